@@ -1,0 +1,82 @@
+"""Translation directions: parsing `data.pairs`, and the shortest pivot chain through trained ones."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+
+from plugmt.errors import PlugmtError
+
+Pair = tuple[str, str]
+KEYWORDS = ("english_centric", "all")
+
+
+def pair_name(pair: Pair) -> str:
+    return f"{pair[0]}-{pair[1]}"
+
+
+def parse_pairs(
+    spec: str | Iterable[str], languages: Sequence[str], target_only: Sequence[str] = ()
+) -> list[Pair]:
+    """`[en-fr, fr-en]`, `english_centric` (en<->every other language) or `all`, checked."""
+    sources = [lang for lang in languages if lang not in target_only]
+    if isinstance(spec, str):
+        if spec == "english_centric":
+            if "en" not in sources:
+                raise PlugmtError("data.pairs=english_centric needs 'en' in data.languages")
+            others = [lang for lang in sources if lang != "en"]
+            return [p for lang in others for p in (("en", lang), (lang, "en"))]
+        if spec == "all":
+            return [(s, t) for s in sources for t in sources if s != t]
+        spec = [spec]
+    pairs: list[Pair] = []
+    for item in spec:
+        parts = str(item).split("-")
+        if len(parts) != 2 or not all(parts):
+            raise PlugmtError(
+                f"data.pairs entry {item!r} is not of the form src-tgt (e.g. en-fr), "
+                f"nor one of {', '.join(KEYWORDS)}"
+            )
+        src, tgt = parts
+        for lang in (src, tgt):
+            if lang not in languages:
+                raise PlugmtError(
+                    f"unknown language {lang!r} in data.pairs entry {item!r}; "
+                    f"known languages: {', '.join(languages)}"
+                )
+        if src in target_only:
+            raise PlugmtError(
+                f"{src!r} in data.pairs entry {item!r} is a target-only pseudo-language; "
+                "it cannot be a source"
+            )
+        if src == tgt:
+            raise PlugmtError(f"data.pairs entry {item!r} translates a language into itself")
+        if (src, tgt) not in pairs:
+            pairs.append((src, tgt))
+    if not pairs:
+        raise PlugmtError("data.pairs is empty; name at least one direction, e.g. data.pairs=[en-fr]")
+    return pairs
+
+
+def pivot_path(src: str, tgt: str, edges: Iterable[Pair]) -> list[str] | None:
+    """Shortest chain src -> ... -> tgt along trained directions (fewest hops), or None.
+
+    Ties are broken alphabetically so the same graph always gives the same path.
+    """
+    neighbours: dict[str, list[str]] = {}
+    for a, b in sorted(set(edges)):
+        neighbours.setdefault(a, []).append(b)
+    previous: dict[str, str | None] = {src: None}
+    queue = deque([src])
+    while queue:
+        here = queue.popleft()
+        if here == tgt:
+            path = [tgt]
+            while previous[path[-1]] is not None:
+                path.append(previous[path[-1]])
+            return path[::-1]
+        for there in neighbours.get(here, []):
+            if there not in previous:
+                previous[there] = here
+                queue.append(there)
+    return None

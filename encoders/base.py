@@ -1,0 +1,40 @@
+"""What every shared encoder is: a Keras layer from token ids to a Thought."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import keras
+import tensorflow as tf
+
+from plugmt.encoders.thought import Thought, ThoughtSpec
+
+
+class SharedEncoder(keras.layers.Layer):
+    """Reads token ids [B, T] (0 = padding) in any of its languages and returns a Thought.
+
+    Subclasses set `thought_kind`, implement `encode` and report their `width`. The encoder has no
+    source-language tag: one encoder for all languages is the point.
+    """
+
+    thought_kind: ClassVar[str] = ""
+
+    def __init__(self, config: Any, vocab_size: int, **kwargs: Any) -> None:
+        super().__init__(name="encoder", **kwargs)
+        self.config = config
+        self.vocab_size = int(vocab_size)
+
+    @property
+    def width(self) -> int:
+        raise NotImplementedError
+
+    def thought_spec(self) -> ThoughtSpec:
+        return ThoughtSpec(kind=self.thought_kind, width=self.width)
+
+    def encode(self, ids: tf.Tensor, training: bool = False) -> Thought:
+        raise NotImplementedError
+
+    def build_weights(self) -> None:
+        """Create every variable (so weights can be loaded or fingerprinted) with a dummy batch."""
+        self.encode(tf.ones((1, 2), dtype=tf.int32))
+        self.built = True

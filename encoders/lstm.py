@@ -1,0 +1,40 @@
+"""The seed tutorial's encoder: a character LSTM whose final (h, c) state is the thought vector."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import tensorflow as tf
+
+from plugmt.encoders.base import SharedEncoder
+from plugmt.encoders.thought import Thought
+from plugmt.registry import register_encoder
+
+
+@dataclass
+class LSTMEncoderConfig:
+    name: str = "lstm"
+    embed_dim: int = 32
+    units: int = 128
+
+
+@register_encoder("lstm", LSTMEncoderConfig)
+class LSTMEncoder(SharedEncoder):
+    thought_kind = "vector"
+
+    def __init__(self, config: LSTMEncoderConfig, vocab_size: int) -> None:
+        super().__init__(config, vocab_size)
+        self.embedding = keras.layers.Embedding(vocab_size, config.embed_dim, name="embedding")
+        self.lstm = keras.layers.LSTM(config.units, return_state=True, name="lstm")
+
+    @property
+    def width(self) -> int:
+        return int(self.config.units)
+
+    def encode(self, ids: tf.Tensor, training: bool = False) -> Thought:
+        # The mask keeps padding out of the final state, so a sentence's thought does not depend on
+        # the length of the longest sentence it happens to be batched with.
+        mask = tf.not_equal(ids, 0)
+        _, h, c = self.lstm(self.embedding(ids), mask=mask, training=training)
+        return Thought(kind="vector", states=(h, c))

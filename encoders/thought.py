@@ -1,0 +1,75 @@
+"""The Thought: the whole contract between a shared encoder and a language decoder.
+
+An encoder turns a batch of source sentences into a Thought; a decoder reads only the Thought. Three
+kinds exist (DESIGN.md):
+
+- ``vector``: one fixed vector per sentence, carried as recurrent ``states`` (the tutorial's final
+  LSTM (h, c)); a decoder starts from it and never looks back;
+- ``slots``: K fixed vectors per sentence (``memory`` [B, K, D], no mask) for cross-attention;
+- ``memory``: one vector per source position (``memory`` [B, T, D] and ``mask`` [B, T]).
+
+A decoder declares the kinds it accepts and the width it needs (`ThoughtSpec`), so the store can
+refuse a mismatch before any tensor flows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import tensorflow as tf
+
+THOUGHT_KINDS = ("vector", "slots", "memory")
+
+
+@dataclass(frozen=True)
+class ThoughtSpec:
+    """What an encoder emits (or a decoder needs): the kind and the width D of each vector."""
+
+    kind: str
+    width: int
+
+    def __post_init__(self) -> None:
+        if self.kind not in THOUGHT_KINDS:
+            raise ValueError(f"thought kind {self.kind!r} is not one of {THOUGHT_KINDS}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "width": self.width}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ThoughtSpec:
+        return cls(kind=str(data["kind"]), width=int(data["width"]))
+
+
+@dataclass(frozen=True)
+class Thought:
+    """A batch of encoded sentences; only the fields of its kind are set."""
+
+    kind: str
+    states: tuple[tf.Tensor, ...] = field(default=())
+    memory: tf.Tensor | None = None
+    mask: tf.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in THOUGHT_KINDS:
+            raise ValueError(f"thought kind {self.kind!r} is not one of {THOUGHT_KINDS}")
+        if self.kind == "vector" and not self.states:
+            raise ValueError("a 'vector' thought carries its vector as recurrent states")
+        if self.kind in ("slots", "memory") and self.memory is None:
+            raise ValueError(f"a {self.kind!r} thought needs memory [batch, positions, width]")
+        if self.kind == "memory" and self.mask is None:
+            raise ValueError("a 'memory' thought needs a padding mask [batch, positions]")
+
+    def pooled(self) -> tf.Tensor:
+        """One vector per sentence [B, D'], whatever the kind.
+
+        Used to compare thoughts across languages (alignment loss, retrieval diagnostics): the
+        vector kind concatenates its states so that everything a decoder reads is compared.
+        """
+        if self.kind == "vector":
+            return tf.concat(list(self.states), axis=-1)
+        if self.mask is None:
+            return tf.reduce_mean(self.memory, axis=1)
+        weights = tf.cast(self.mask, self.memory.dtype)[:, :, None]
+        total = tf.reduce_sum(self.memory * weights, axis=1)
+        return total / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)

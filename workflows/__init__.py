@@ -1,0 +1,1 @@
+"""The workflows behind the commands: training, evaluation, translation, and their Hydra entry points."""

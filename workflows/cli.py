@@ -1,0 +1,201 @@
+"""The console scripts: thin Hydra apps over the Python API, one `conf/` tree for all of them."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from plugmt.errors import PlugmtError
+
+log = logging.getLogger("plugmt")
+CONFIG_PATH = "pkg://plugmt.conf"
+
+
+def _fail(message: str) -> None:
+    print(f"plugmt: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _user_errors(task: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A PlugmtError becomes one line on stderr and exit status 2, never a traceback."""
+
+    @functools.wraps(task)
+    def wrapped(cfg: Any) -> Any:
+        try:
+            return task(cfg)
+        except PlugmtError as error:
+            _fail(str(error))
+
+    return wrapped
+
+
+def _hydra_app(config_name: str, task: Callable[[Any], Any]) -> None:
+    import hydra
+
+    from plugmt.registry import load_architectures
+    from plugmt.workflows.runtime import quiet_tensorflow
+
+    quiet_tensorflow()
+    logging.getLogger("datasets").setLevel(logging.WARNING)
+    load_architectures()  # their config schemas must be in the ConfigStore before composing
+    hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=config_name)(_user_errors(task))()
+
+
+def _store(cfg: Any):
+    from plugmt.registry import Store
+    from plugmt.workflows.runtime import store_path
+
+    return Store(store_path(cfg.get("store")))
+
+
+def _output_dir(configured: str | None) -> Path:
+    from hydra.core.hydra_config import HydraConfig
+
+    return Path(configured) if configured else Path(HydraConfig.get().runtime.output_dir)
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def _stage_train(cfg: Any) -> None:
+    from plugmt.workflows.training import train_joint, train_plugin
+
+    mode = cfg.train.mode
+    if mode == "joint":
+        train_joint(cfg, _store(cfg))
+    elif mode == "plugin":
+        train_plugin(cfg, _store(cfg))
+    else:
+        raise PlugmtError(f"train.mode={mode!r} is not one of: joint, plugin")
+
+
+def _stage_plugin(cfg: Any) -> None:
+    from plugmt.workflows.training import train_plugin
+
+    train_plugin(cfg, _store(cfg), cfg.plugin.lang, cfg.plugin.pairs)
+
+
+def _stage_eval(cfg: Any) -> None:
+    from plugmt.corpora.corpus import load_corpus
+    from plugmt.workflows.evaluation import zero_shot_matrix
+    from plugmt.workflows.report import write_report
+    from plugmt.workflows.translator import Translator
+
+    store = _store(cfg)
+    translator = Translator(store, store.encoder(cfg.get("encoder_id")), bool(cfg.allow_foreign))
+    matrix = zero_shot_matrix(
+        translator,
+        load_corpus(cfg.data),
+        sources=cfg.eval.sources,
+        decoders=cfg.eval.decoders,
+        split=cfg.eval.split,
+        max_items=cfg.eval.max_items,
+    )
+    out = _output_dir(cfg.eval.out)
+    print(write_report(matrix, out), end="")
+    log.info(f"eval done: {len(matrix.cells)} cells; matrix.json, matrix.md, matrix.png in {out}")
+
+
+STAGES = {"joint": _stage_train, "plugin": _stage_plugin, "eval": _stage_eval}
+
+
+def run(cfg: Any) -> None:
+    """An experiment's stages in order (default: joint, plugin, eval)."""
+    unknown = [s for s in cfg.stages if s not in STAGES]
+    if unknown:
+        raise PlugmtError(f"unknown stage {unknown[0]!r} in stages; known: {', '.join(STAGES)}")
+    for stage in cfg.stages:
+        STAGES[stage](cfg)
+
+
+def train(cfg: Any) -> None:
+    _stage_train(cfg)
+
+
+def evaluate(cfg: Any) -> None:
+    _stage_eval(cfg)
+
+
+# --------------------------------------------------------------------------- translate
+
+_TEXT_ARGS: list[str] = []
+_FLAGS_WITH_VALUE = {
+    "--cfg",
+    "-c",
+    "--package",
+    "-p",
+    "--config-path",
+    "-cp",
+    "--config-name",
+    "-cn",
+    "--config-dir",
+    "-cd",
+    "--info",
+    "-i",
+    "--experimental-rerun",
+}
+
+
+def _split_text_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Hydra overrides and flags stay; any other argument is a sentence to translate."""
+    hydra_args, texts = [], []
+    expect_value = False
+    for arg in argv:
+        if expect_value or "=" in arg or arg[:1] in "-+~":
+            hydra_args.append(arg)
+            expect_value = arg in _FLAGS_WITH_VALUE
+        else:
+            texts.append(arg)
+    return hydra_args, texts
+
+
+def translate(cfg: Any) -> None:
+    from plugmt.workflows.translator import Translator
+
+    if cfg.decoder is None:
+        raise PlugmtError("name the decoder to plug in: plugmt-translate decoder=<lang or id> ...")
+    lines = list(cfg.text) + _TEXT_ARGS
+    if not lines:
+        lines = [line.rstrip("\n") for line in sys.stdin]
+    store = _store(cfg)
+    translator = Translator(store, store.encoder(cfg.get("encoder_id")), bool(cfg.allow_foreign))
+    plugged = translator.plug(str(cfg.decoder))
+    outputs = plugged.pipeline(lines, int(cfg.batch_size))
+    for source, output in zip(lines, outputs, strict=True):
+        if cfg.format == "jsonl":
+            record = {"source": source, "translation": output, "decoder": plugged.module.id}
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            print(output)
+
+
+# --------------------------------------------------------------------------- console scripts
+
+
+def run_main() -> None:
+    _hydra_app("config", run)
+
+
+def train_main() -> None:
+    _hydra_app("config", train)
+
+
+def eval_main() -> None:
+    _hydra_app("config", evaluate)
+
+
+def translate_main() -> None:
+    sys.argv[1:], texts = _split_text_arguments(sys.argv[1:])
+    _TEXT_ARGS[:] = texts
+    _hydra_app("translate", translate)
+
+
+def registry_main() -> None:
+    from plugmt.workflows.registry_cli import main
+
+    main()

@@ -1,0 +1,299 @@
+"""Training: the joint stage (shared encoder + decoders) and the plug-in stage (frozen encoder)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from omegaconf import DictConfig, OmegaConf
+
+from plugmt.corpora.batches import PairBatches
+from plugmt.corpora.corpus import Corpus, load_corpus
+from plugmt.corpora.pairs import Pair, pair_name, parse_pairs
+from plugmt.corpora.vocab import Vocab
+from plugmt.errors import PlugmtError
+from plugmt.registry import Store, StoredModule, build_decoder, build_encoder
+from plugmt.workflows.runtime import seed_everything
+from plugmt.workflows.translator import Pipeline
+
+log = logging.getLogger("plugmt.train")
+
+
+@dataclass
+class TrainSettings:
+    """`conf/train/*.yaml`, typed."""
+
+    mode: str = "joint"
+    epochs: float = 1.0
+    steps: int | None = None
+    batch_size: int = 256
+    learning_rate: float = 0.002
+    clip_norm: float = 1.0
+    align_weight: float = 0.0
+    log_every: int = 100
+    eval_items: int = 200
+    max_seconds: float | None = None
+
+
+def train_settings(cfg: DictConfig) -> TrainSettings:
+    merged = OmegaConf.merge(OmegaConf.structured(TrainSettings), cfg.train)
+    return OmegaConf.to_object(merged)
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def _masked_cross_entropy(target: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    mask = tf.cast(tf.not_equal(target, 0), logits.dtype)
+    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=logits)
+    return tf.reduce_sum(losses * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
+def _train_step(encoder: Any, decoder: Any, settings: TrainSettings, train_encoder: bool):
+    """A compiled step for one decoder; ids of any batch and length reuse the same trace."""
+    decoder_optimizer = keras.optimizers.Adam(settings.learning_rate, global_clipnorm=settings.clip_norm)
+    encoder_optimizer = (
+        keras.optimizers.Adam(settings.learning_rate, global_clipnorm=settings.clip_norm)
+        if train_encoder
+        else None
+    )
+    align = train_encoder and settings.align_weight > 0
+    ids = tf.TensorSpec([None, None], tf.int32)
+
+    @tf.function(input_signature=[ids, ids, ids, ids])
+    def step(source, target_in, target_out, other_source):
+        with tf.GradientTape() as tape:
+            thought = encoder.encode(source, training=train_encoder)
+            logits = decoder.teacher_forced(target_in, thought, training=True)
+            loss = _masked_cross_entropy(target_out, logits)
+            alignment = tf.constant(0.0)
+            if align:
+                # Same meanings, another language: pull the two thoughts together so a decoder
+                # cannot tell which language it is reading (Arivazhagan et al. 2019).
+                other = encoder.encode(other_source, training=True)
+                alignment = tf.reduce_mean(tf.square(thought.pooled() - other.pooled()))
+            total = loss + settings.align_weight * alignment
+        decoder_vars = decoder.trainable_variables
+        encoder_vars = encoder.trainable_variables if train_encoder else []
+        grads = tape.gradient(total, decoder_vars + encoder_vars)
+        decoder_optimizer.apply_gradients(zip(grads[: len(decoder_vars)], decoder_vars, strict=True))
+        if train_encoder:
+            encoder_optimizer.apply_gradients(zip(grads[len(decoder_vars) :], encoder_vars, strict=True))
+        return loss, alignment
+
+    return step
+
+
+def fit(
+    encoder: Any,
+    decoders: Mapping[str, Any],
+    batches: PairBatches,
+    steps: int,
+    settings: TrainSettings,
+    train_encoder: bool,
+    stage: str,
+) -> dict[str, Any]:
+    """Run `steps` updates (or until train.max_seconds), logging loss and throughput."""
+    step_for = {lang: _train_step(encoder, d, settings, train_encoder) for lang, d in decoders.items()}
+    started = time.perf_counter()
+    window_start, window_pairs, window_loss, window_align, window_steps = started, 0, 0.0, 0.0, 0
+    done = 0
+    for done in range(1, steps + 1):
+        batch = next(batches)
+        loss, alignment = step_for[batch.pair[1]](
+            batch.source, batch.target_in, batch.target_out, batch.other_source
+        )
+        window_pairs += len(batch.source)
+        window_loss += float(loss)
+        window_align += float(alignment)
+        window_steps += 1
+        elapsed = time.perf_counter() - started
+        over_time = settings.max_seconds is not None and elapsed > settings.max_seconds
+        if done % settings.log_every == 0 or done == steps or over_time:
+            rate = window_pairs / max(time.perf_counter() - window_start, 1e-9)
+            align_text = f" · align {window_align / window_steps:.4f}" if settings.align_weight else ""
+            log.info(
+                f"{stage} step {done}/{steps} · loss {window_loss / window_steps:.4f}{align_text}"
+                f" · {rate:,.0f} pairs/s · {elapsed:.0f}s"
+            )
+            window_start, window_pairs, window_loss, window_align, window_steps = (
+                time.perf_counter(),
+                0,
+                0.0,
+                0.0,
+                0,
+            )
+        if over_time:
+            log.info(f"{stage}: stopping at step {done}, train.max_seconds={settings.max_seconds} reached")
+            break
+    return {"steps": done, "seconds": round(time.perf_counter() - started, 1)}
+
+
+# --------------------------------------------------------------------------- shared preparation
+
+
+def _steps(settings: TrainSettings, rows: int, pairs: Sequence[Pair]) -> int:
+    if settings.steps is not None:
+        return int(settings.steps)
+    return max(1, math.ceil(settings.epochs * rows * len(pairs) / settings.batch_size))
+
+
+def _max_len(target_ids: np.ndarray) -> int:
+    """Decoding limit: the longest training target with some room to spare."""
+    return int(target_ids.shape[1] * 1.5) + 4
+
+
+def _validate(
+    corpus: Corpus, pipelines: Mapping[str, Pipeline], pairs: Sequence[Pair], items: int
+) -> dict[str, float]:
+    """Exact match on the validation split for each trained direction."""
+    scores = {}
+    for src, tgt in pairs:
+        sources = corpus.texts("valid", src)[:items]
+        references = corpus.texts("valid", tgt)[:items]
+        hypotheses = pipelines[tgt](sources)
+        scores[pair_name((src, tgt))] = round(
+            float(np.mean([h == r for h, r in zip(hypotheses, references, strict=True)])), 4
+        )
+    return scores
+
+
+def _vocab(corpus: Corpus, langs: Sequence[str], cfg: DictConfig) -> Vocab:
+    texts = [t for lang in langs for t in corpus.texts("train", lang)]
+    return Vocab.train(texts, str(cfg.data.vocab_type), int(cfg.data.vocab_size))
+
+
+def _record(cfg: DictConfig, stage: str, pairs: Sequence[Pair], history: Mapping[str, Any]) -> dict:
+    import babel
+
+    return {
+        "stage": stage,
+        "pairs": [list(p) for p in pairs],
+        "corpus": OmegaConf.to_container(cfg.data, resolve=True),
+        "seed": int(cfg.seed),
+        "training": dict(history),
+        "versions": {
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "babel": babel.__version__,
+        },
+    }
+
+
+# --------------------------------------------------------------------------- the two stages
+
+
+def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[StoredModule]]:
+    """Train a shared encoder with one decoder per target language of `data.pairs`; store them."""
+    settings = train_settings(cfg)
+    seed_everything(cfg.seed)
+    corpus = load_corpus(cfg.data)
+    pairs = parse_pairs(cfg.data.pairs, corpus.languages, corpus.target_only)
+    sources = sorted({s for s, _ in pairs})
+    targets = sorted({t for _, t in pairs})
+    source_vocab = _vocab(corpus, sources, cfg)
+    target_vocabs = {t: _vocab(corpus, [t], cfg) for t in targets}
+    encoder = build_encoder(cfg.encoder, source_vocab.size)
+    decoders = {
+        t: build_decoder({**cfg.decoder, "lang": t}, target_vocabs[t].size, encoder.thought_spec())
+        for t in targets
+    }
+    source_ids = {s: source_vocab.encode_padded(corpus.texts("train", s)) for s in sources}
+    target_ids = {t: target_vocabs[t].encode_padded(corpus.texts("train", t), add_eos=True) for t in targets}
+    batches = PairBatches(
+        source_ids,
+        target_ids,
+        corpus.groups("train"),
+        pairs,
+        settings.batch_size,
+        cfg.seed,
+        align_languages=sources,
+    )
+    steps = _steps(settings, len(corpus.groups("train")), pairs)
+    log.info(
+        f"joint: encoder {cfg.encoder.name} over {', '.join(sources)}; decoders {', '.join(targets)}; "
+        f"{len(pairs)} directions; {steps} steps of {settings.batch_size}"
+    )
+    history = fit(encoder, decoders, batches, steps, settings, train_encoder=True, stage="joint")
+    max_lens = {t: _max_len(target_ids[t]) for t in targets}
+    pipelines = {
+        t: Pipeline(encoder, source_vocab, decoders[t], target_vocabs[t], max_lens[t]) for t in targets
+    }
+    validation = _validate(corpus, pipelines, pairs, settings.eval_items)
+    encoder_module = store.save_encoder(
+        encoder, source_vocab, {**_record(cfg, "joint", pairs, history), "languages": sources}
+    )
+    decoder_modules = []
+    for t in targets:
+        own_pairs = [p for p in pairs if p[1] == t]
+        record = _record(cfg, "joint", own_pairs, history)
+        record.update(
+            lang=t,
+            max_len=max_lens[t],
+            metrics={"valid_exact": {k: v for k, v in validation.items() if k.endswith(f"-{t}")}},
+        )
+        decoder_modules.append(store.save_decoder(decoders[t], target_vocabs[t], encoder_module, record))
+    summary = ", ".join(f"{k} {v:.3f}" for k, v in validation.items())
+    log.info(f"joint done in {history['seconds']}s: encoder {encoder_module.id}; valid exact {summary}")
+    return encoder_module, decoder_modules
+
+
+def train_plugin(
+    cfg: DictConfig, store: Store, lang: str | None = None, pair_spec: Any = None
+) -> StoredModule:
+    """Train one new decoder for `lang` on `pair_spec` against the stored encoder, kept frozen."""
+    settings = train_settings(cfg)
+    seed_everything(cfg.seed)
+    lang = lang or cfg.decoder.get("lang")
+    if not lang:
+        raise PlugmtError("train.mode=plugin needs the new decoder's language: decoder.lang=<lang>")
+    corpus = load_corpus(cfg.data)
+    pairs = parse_pairs(
+        pair_spec if pair_spec is not None else cfg.data.pairs, corpus.languages, corpus.target_only
+    )
+    for src, tgt in pairs:
+        if tgt != lang:
+            raise PlugmtError(
+                f"data.pairs entry {src}-{tgt} targets {tgt!r}, but this plug-in run trains only the "
+                f"{lang!r} decoder; use data.pairs=[<src>-{lang}]"
+            )
+    encoder_module = store.encoder(cfg.get("encoder_id"))
+    readable = encoder_module.meta.get("languages", [])
+    for src, _ in pairs:
+        if src not in readable:
+            raise PlugmtError(
+                f"encoder {encoder_module.id} was trained to read {', '.join(readable)}, not {src!r}; "
+                f"pick a source it reads in data.pairs"
+            )
+    encoder, source_vocab = store.load_encoder(encoder_module)
+    encoder.trainable = False  # and its variables are left out of every gradient
+    target_vocab = _vocab(corpus, [lang], cfg)
+    decoder = build_decoder({**cfg.decoder, "lang": lang}, target_vocab.size, encoder.thought_spec())
+    sources = sorted({s for s, _ in pairs})
+    source_ids = {s: source_vocab.encode_padded(corpus.texts("train", s)) for s in sources}
+    target_ids = {lang: target_vocab.encode_padded(corpus.texts("train", lang), add_eos=True)}
+    batches = PairBatches(
+        source_ids, target_ids, corpus.groups("train"), pairs, settings.batch_size, cfg.seed
+    )
+    steps = _steps(settings, len(corpus.groups("train")), pairs)
+    log.info(
+        f"plugin: new {lang} decoder on {', '.join(map(pair_name, pairs))} against frozen encoder "
+        f"{encoder_module.id}; {steps} steps of {settings.batch_size}"
+    )
+    history = fit(encoder, {lang: decoder}, batches, steps, settings, train_encoder=False, stage="plugin")
+    max_len = _max_len(target_ids[lang])
+    pipeline = Pipeline(encoder, source_vocab, decoder, target_vocab, max_len)
+    validation = _validate(corpus, {lang: pipeline}, pairs, settings.eval_items)
+    record = _record(cfg, "plugin", pairs, history)
+    record.update(lang=lang, max_len=max_len, metrics={"valid_exact": validation})
+    module = store.save_decoder(decoder, target_vocab, encoder_module, record)
+    summary = ", ".join(f"{k} {v:.3f}" for k, v in validation.items())
+    log.info(f"plugin done in {history['seconds']}s: decoder {module.id}; valid exact {summary}")
+    return module
