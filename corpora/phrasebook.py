@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import get_date_format
 
 from plugmt.errors import PlugmtError
@@ -66,7 +66,7 @@ def _date_renderers(languages: Sequence[str], style: str):
             continue
         try:
             locale = Locale.parse(lang)
-        except (ValueError, LookupError):
+        except (ValueError, LookupError, UnknownLocaleError):
             raise PlugmtError(f"phrasebook language {lang!r} is not a CLDR locale Babel knows") from None
         pattern = get_date_format(style, locale=locale)
         renderers[lang] = lambda day, p=pattern, loc=locale: normalise(p.apply(day, loc))

@@ -19,6 +19,9 @@ class LSTMDecoderConfig:
     # Language this decoder writes; set by the training mode (joint: every target of data.pairs).
     lang: str | None = None
     embed_dim: int = 32
+    # Feed the thought vector into every step as well as the initial state (Cho et al. 2014). The
+    # decoder then need not carry the whole sentence in its state; false is the tutorial's decoder.
+    feed_thought: bool = True
 
 
 @register_decoder("lstm", LSTMDecoderConfig)
@@ -39,12 +42,21 @@ class LSTMDecoder(LanguageDecoder):
         h, c = thought.states
         return [h, c]
 
+    def _inputs(self, tokens: tf.Tensor, thought: Thought) -> tf.Tensor:
+        embedded = self.embedding(tokens)
+        if not self.config.feed_thought:
+            return embedded
+        context = thought.states[0]  # h: bounded, unlike c
+        if len(embedded.shape) == 3:
+            context = tf.repeat(context[:, None, :], tf.shape(embedded)[1], axis=1)
+        return tf.concat([embedded, context], axis=-1)
+
     def step(self, tokens: tf.Tensor, state: Any, thought: Thought) -> tuple[tf.Tensor, Any]:
-        output, state = self.cell(self.embedding(tokens), state)
+        output, state = self.cell(self._inputs(tokens, thought), state)
         return self.project(output), state
 
     def teacher_forced(self, inputs: tf.Tensor, thought: Thought, training: bool = False) -> tf.Tensor:
         outputs = self.rnn(
-            self.embedding(inputs), initial_state=self.initial_state(thought), training=training
+            self._inputs(inputs, thought), initial_state=self.initial_state(thought), training=training
         )
         return self.project(outputs)

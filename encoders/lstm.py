@@ -17,6 +17,9 @@ class LSTMEncoderConfig:
     name: str = "lstm"
     embed_dim: int = 32
     units: int = 128
+    # Read each sentence backwards (Sutskever et al. 2014): the first words of the target are then
+    # the last the encoder saw, which makes a thought-vector model learn several times faster.
+    reverse: bool = True
 
 
 @register_encoder("lstm", LSTMEncoderConfig)
@@ -36,5 +39,8 @@ class LSTMEncoder(SharedEncoder):
         # The mask keeps padding out of the final state, so a sentence's thought does not depend on
         # the length of the longest sentence it happens to be batched with.
         mask = tf.not_equal(ids, 0)
+        if self.config.reverse:
+            lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
+            ids = tf.reverse_sequence(ids, lengths, seq_axis=1, batch_axis=0)
         _, h, c = self.lstm(self.embedding(ids), mask=mask, training=training)
         return Thought(kind="vector", states=(h, c))

@@ -34,7 +34,8 @@ def _user_errors(task: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return wrapped
 
 
-def _hydra_app(config_name: str, task: Callable[[Any], Any]) -> None:
+def _hydra_app(config_name: str, task: Callable[[Any], Any], config_path: str = CONFIG_PATH) -> None:
+    """Run `task` as a Hydra app; the conf/ tree's apps get the architectures' typed schemas."""
     import hydra
 
     from plugmt.registry import load_architectures
@@ -42,8 +43,11 @@ def _hydra_app(config_name: str, task: Callable[[Any], Any]) -> None:
 
     quiet_tensorflow()
     logging.getLogger("datasets").setLevel(logging.WARNING)
-    load_architectures()  # their config schemas must be in the ConfigStore before composing
-    hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=config_name)(_user_errors(task))()
+    if config_path == CONFIG_PATH:
+        # Their config schemas must be in the ConfigStore before composing. Not for translate:
+        # there `decoder=` is a plain key, and a `decoder` schema group would capture it.
+        load_architectures()
+    hydra.main(version_base="1.3", config_path=config_path, config_name=config_name)(_user_errors(task))()
 
 
 def _store(cfg: Any):
@@ -146,7 +150,7 @@ def _split_text_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
     hydra_args, texts = [], []
     expect_value = False
     for arg in argv:
-        if expect_value or "=" in arg or arg[:1] in "-+~":
+        if expect_value or "=" in arg or (arg and arg[0] in "-+~"):
             hydra_args.append(arg)
             expect_value = arg in _FLAGS_WITH_VALUE
         else:
@@ -192,7 +196,8 @@ def eval_main() -> None:
 def translate_main() -> None:
     sys.argv[1:], texts = _split_text_arguments(sys.argv[1:])
     _TEXT_ARGS[:] = texts
-    _hydra_app("translate", translate)
+    # Its own config folder: there `decoder=es` names a stored decoder, not the `decoder/` group.
+    _hydra_app("translate", translate, config_path=f"{CONFIG_PATH}.apps")
 
 
 def registry_main() -> None:

@@ -34,8 +34,8 @@ class TrainSettings:
     epochs: float = 1.0
     steps: int | None = None
     batch_size: int = 256
-    learning_rate: float = 0.002
-    clip_norm: float = 1.0
+    learning_rate: float = 0.01
+    clip_norm: float = 5.0
     align_weight: float = 0.0
     log_every: int = 100
     eval_items: int = 200
@@ -43,7 +43,12 @@ class TrainSettings:
 
 
 def train_settings(cfg: DictConfig) -> TrainSettings:
-    merged = OmegaConf.merge(OmegaConf.structured(TrainSettings), cfg.train)
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(TrainSettings), cfg.train)
+    except OmegaConfBaseException as error:
+        raise PlugmtError(f"train settings: {error.msg} (key train.{error.full_key})") from None
     return OmegaConf.to_object(merged)
 
 
@@ -54,6 +59,18 @@ def _masked_cross_entropy(target: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
     mask = tf.cast(tf.not_equal(target, 0), logits.dtype)
     losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=logits)
     return tf.reduce_sum(losses * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
+def alignment_loss(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+    """Squared distance between thoughts of the same meanings, relative to their spread.
+
+    A plain MSE is minimised by collapsing every thought onto one point (and a decoder then reads
+    nothing): dividing by the batch variance makes collapse pointless, so only the language-specific
+    part of a thought is pulled away. 0 for identical thoughts; about 2 for unrelated ones.
+    """
+    both = tf.concat([a, b], axis=0)
+    spread = tf.reduce_mean(tf.math.reduce_variance(both, axis=0))
+    return tf.reduce_mean(tf.square(a - b)) / (spread + 1e-6)
 
 
 def _train_step(encoder: Any, decoder: Any, settings: TrainSettings, train_encoder: bool):
@@ -78,7 +95,7 @@ def _train_step(encoder: Any, decoder: Any, settings: TrainSettings, train_encod
                 # Same meanings, another language: pull the two thoughts together so a decoder
                 # cannot tell which language it is reading (Arivazhagan et al. 2019).
                 other = encoder.encode(other_source, training=True)
-                alignment = tf.reduce_mean(tf.square(thought.pooled() - other.pooled()))
+                alignment = alignment_loss(thought.pooled(), other.pooled())
             total = loss + settings.align_weight * alignment
         decoder_vars = decoder.trainable_variables
         encoder_vars = encoder.trainable_variables if train_encoder else []
@@ -104,7 +121,7 @@ def fit(
     step_for = {lang: _train_step(encoder, d, settings, train_encoder) for lang, d in decoders.items()}
     started = time.perf_counter()
     window_start, window_pairs, window_loss, window_align, window_steps = started, 0, 0.0, 0.0, 0
-    done = 0
+    done, losses = 0, []
     for done in range(1, steps + 1):
         batch = next(batches)
         loss, alignment = step_for[batch.pair[1]](
@@ -118,6 +135,7 @@ def fit(
         over_time = settings.max_seconds is not None and elapsed > settings.max_seconds
         if done % settings.log_every == 0 or done == steps or over_time:
             rate = window_pairs / max(time.perf_counter() - window_start, 1e-9)
+            losses.append(round(window_loss / window_steps, 4))
             align_text = f" · align {window_align / window_steps:.4f}" if settings.align_weight else ""
             log.info(
                 f"{stage} step {done}/{steps} · loss {window_loss / window_steps:.4f}{align_text}"
@@ -133,7 +151,7 @@ def fit(
         if over_time:
             log.info(f"{stage}: stopping at step {done}, train.max_seconds={settings.max_seconds} reached")
             break
-    return {"steps": done, "seconds": round(time.perf_counter() - started, 1)}
+    return {"steps": done, "seconds": round(time.perf_counter() - started, 1), "loss": losses}
 
 
 # --------------------------------------------------------------------------- shared preparation

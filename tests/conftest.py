@@ -1,0 +1,76 @@
+"""Shared fixtures: tiny configs composed from the real conf/ tree, and one tiny trained store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Offline always; a private cache so tests never touch (or depend on) the user's.
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from plugmt.workflows.runtime import quiet_tensorflow  # noqa: E402
+
+quiet_tensorflow()
+
+# A few dozen dates, four languages, a 16-unit model: every test below trains in seconds.
+TINY = [
+    "data.languages=[en,fr,de,es,iso]",
+    "data.first_year=2000",
+    "data.last_year=2001",
+    "data.valid_fraction=0.1",
+    "data.test_fraction=0.1",
+    "data.pairs=[en-fr,fr-en,en-de,de-en]",
+    "encoder.units=16",
+    "encoder.embed_dim=8",
+    "decoder.embed_dim=8",
+    "train.steps=6",
+    "train.batch_size=32",
+    "train.log_every=3",
+    "train.eval_items=8",
+    "eval.max_items=12",
+    "plugin.lang=es",
+    "plugin.pairs=[de-es]",
+]
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cache")
+    os.environ["PLUGMT_CACHE"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def compose(cache_dir: Path):
+    """compose(*overrides) -> the DictConfig `plugmt-run` would see, TINY settings first."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+
+    from plugmt.registry import load_architectures
+
+    load_architectures()
+
+    def make(*overrides: str, config_name: str = "config"):
+        with initialize_config_module("plugmt.conf", version_base="1.3"):
+            extra = TINY if config_name == "config" else []
+            return hydra_compose(config_name, overrides=[*extra, f"data.cache_dir={cache_dir}", *overrides])
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory, compose):
+    """A store with a jointly trained encoder (en, fr, de) and a plugged-in es decoder (de->es)."""
+    from plugmt.registry import Store
+    from plugmt.workflows.training import train_joint, train_plugin
+
+    root = tmp_path_factory.mktemp("store")
+    cfg = compose(f"store={root}")
+    store = Store(root)
+    encoder, decoders = train_joint(cfg, store)
+    plugged = train_plugin(cfg, store, "es", ["de-es"])
+    return {"cfg": cfg, "store": store, "encoder": encoder, "decoders": decoders, "plugged": plugged}

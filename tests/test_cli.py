@@ -1,0 +1,116 @@
+"""The console scripts as a user runs them: exit codes, one-line errors, stdout."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import TINY
+
+ENV = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
+
+
+def run(*args: str, stdin: str | None = None, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        list(args), input=stdin, capture_output=True, text=True, env=ENV, cwd=cwd, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def run_store(tmp_path_factory, cache_dir):
+    """plugmt-run end to end on the tiny settings: joint, plug-in, eval."""
+    root = tmp_path_factory.mktemp("cli")
+    result = run(
+        "plugmt-run", *TINY, f"store={root / 'store'}", f"eval.out={root / 'eval'}",
+        f"data.cache_dir={cache_dir}", cwd=root,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root, result
+
+
+def test_plugmt_run_prints_the_matrix_and_writes_its_files(run_store):
+    root, result = run_store
+    assert "| src→tgt | kind |" in result.stdout
+    assert "| en→es | plugged |" in result.stdout
+    assert "| de→fr | zero-shot |" in result.stdout
+    assert {p.name for p in (root / "eval").iterdir()} == {"matrix.json", "matrix.md", "matrix.png"}
+    assert "joint done" in result.stderr and "plugin done" in result.stderr
+    assert "cuInit" not in result.stderr and "cpu_feature_guard" not in result.stderr
+
+
+def test_translate_swaps_decoders_by_name(run_store):
+    root, _ = run_store
+    store = f"store={root / 'store'}"
+    fr = run("plugmt-translate", store, "decoder=fr", "Monday, January 3, 2000", "")
+    de = run("plugmt-translate", store, "decoder=de", "Monday, January 3, 2000", "")
+    assert fr.returncode == 0 and de.returncode == 0, fr.stderr + de.stderr
+    assert fr.stdout.count("\n") == 2 and de.stdout.count("\n") == 2  # the empty line stays
+    assert fr.stdout.endswith("\n\n")
+
+
+def test_translate_reads_stdin_and_survives_unseen_characters(run_store):
+    root, _ = run_store
+    result = run("plugmt-translate", f"store={root / 'store'}", "decoder=es", "format=jsonl",
+                 stdin="3 janvier 2000\n☃ 漢字\n\n")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["source"] for r in records] == ["3 janvier 2000", "☃ 漢字", ""]
+    assert records[2]["translation"] == "" and records[0]["decoder"].startswith("es-")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["decoder=xx"], "no decoder 'xx' in the store"),
+        (["decoder=es", "encoder_id=nope"], "encoder 'nope' is not in the store"),
+    ],
+)
+def test_translate_bad_input_is_one_line(run_store, args, message):
+    root, _ = run_store
+    result = run("plugmt-translate", f"store={root / 'store'}", *args, "x")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_train_bad_input_is_one_line_and_leaves_the_store_alone(tmp_path, cache_dir):
+    store = tmp_path / "store"
+    cases = [
+        (["data.pairs=[en-xx]"], "unknown language 'xx' in data.pairs entry 'en-xx'; known languages:"),
+        (["train.mode=plugin", "decoder.lang=es", "data.pairs=[de-es]"], "has no encoder"),
+        (["train.mode=plugin", "decoder.lang=es", "data.pairs=[en-fr]"], "targets 'fr'"),
+    ]
+    for args, message in cases:
+        result = run("plugmt-train", *TINY, f"store={store}", f"data.cache_dir={cache_dir}", *args,
+                     cwd=tmp_path)
+        assert result.returncode == 2, (args, result.stderr[-2000:])
+        assert message in result.stderr, (args, result.stderr[-2000:])
+        assert "Traceback" not in result.stderr
+    assert not store.exists() or not any(store.rglob("meta.json"))
+
+
+def test_eval_on_an_empty_store_says_so(tmp_path, cache_dir):
+    result = run("plugmt-eval", *TINY, f"store={tmp_path / 'empty'}", f"data.cache_dir={cache_dir}",
+                 cwd=tmp_path)
+    assert result.returncode == 2
+    assert "has no encoder; train one first" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("encoder.unitz=3", "Key 'unitz' not in 'LSTMEncoderConfig'"),
+        ("encoder.units=many", "Value 'many' of type 'str' could not be converted to Integer"),
+        ("train.steps=[", "advanced/override_grammar"),
+    ],
+)
+def test_malformed_overrides_get_hydras_own_error(tmp_path, override, message):
+    result = run("plugmt-train", override, f"store={tmp_path}", cwd=tmp_path)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_the_package_imports_without_tensorflow():
+    code = "import sys, plugmt; assert 'tensorflow' not in sys.modules; print(plugmt.__version__)"
+    assert run(sys.executable, "-c", code).returncode == 0
