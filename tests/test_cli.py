@@ -22,8 +22,12 @@ def run_store(tmp_path_factory, cache_dir):
     """plugmt-run end to end on the tiny settings: joint, plug-in, eval."""
     root = tmp_path_factory.mktemp("cli")
     result = run(
-        "plugmt-run", *TINY, f"store={root / 'store'}", f"eval.out={root / 'eval'}",
-        f"data.cache_dir={cache_dir}", cwd=root,
+        "plugmt-run",
+        *TINY,
+        f"store={root / 'store'}",
+        f"eval.out={root / 'eval'}",
+        f"data.cache_dir={cache_dir}",
+        cwd=root,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return root, result
@@ -51,8 +55,13 @@ def test_translate_swaps_decoders_by_name(run_store):
 
 def test_translate_reads_stdin_and_survives_unseen_characters(run_store):
     root, _ = run_store
-    result = run("plugmt-translate", f"store={root / 'store'}", "decoder=es", "format=jsonl",
-                 stdin="3 janvier 2000\n☃ 漢字\n\n")
+    result = run(
+        "plugmt-translate",
+        f"store={root / 'store'}",
+        "decoder=es",
+        "format=jsonl",
+        stdin="3 janvier 2000\n☃ 漢字\n\n",
+    )
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["source"] for r in records] == ["3 janvier 2000", "☃ 漢字", ""]
@@ -82,8 +91,9 @@ def test_train_bad_input_is_one_line_and_leaves_the_store_alone(tmp_path, cache_
         (["train.mode=plugin", "decoder.lang=es", "data.pairs=[en-fr]"], "targets 'fr'"),
     ]
     for args, message in cases:
-        result = run("plugmt-train", *TINY, f"store={store}", f"data.cache_dir={cache_dir}", *args,
-                     cwd=tmp_path)
+        result = run(
+            "plugmt-train", *TINY, f"store={store}", f"data.cache_dir={cache_dir}", *args, cwd=tmp_path
+        )
         assert result.returncode == 2, (args, result.stderr[-2000:])
         assert message in result.stderr, (args, result.stderr[-2000:])
         assert "Traceback" not in result.stderr
@@ -91,8 +101,9 @@ def test_train_bad_input_is_one_line_and_leaves_the_store_alone(tmp_path, cache_
 
 
 def test_eval_on_an_empty_store_says_so(tmp_path, cache_dir):
-    result = run("plugmt-eval", *TINY, f"store={tmp_path / 'empty'}", f"data.cache_dir={cache_dir}",
-                 cwd=tmp_path)
+    result = run(
+        "plugmt-eval", *TINY, f"store={tmp_path / 'empty'}", f"data.cache_dir={cache_dir}", cwd=tmp_path
+    )
     assert result.returncode == 2
     assert "has no encoder; train one first" in result.stderr
 

@@ -19,10 +19,15 @@ def matrix(trained):
 def test_every_cell_is_labelled_by_how_its_decoder_was_trained(matrix):
     kinds = {(c.src, c.tgt): c.kind for c in matrix.cells}
     assert kinds == {
-        ("de", "en"): "supervised", ("fr", "en"): "supervised",
-        ("en", "fr"): "supervised", ("en", "de"): "supervised",
-        ("de", "fr"): "zero-shot", ("fr", "de"): "zero-shot",
-        ("de", "es"): "supervised", ("en", "es"): "plugged", ("fr", "es"): "plugged",
+        ("de", "en"): "supervised",
+        ("fr", "en"): "supervised",
+        ("en", "fr"): "supervised",
+        ("en", "de"): "supervised",
+        ("de", "fr"): "zero-shot",
+        ("fr", "de"): "zero-shot",
+        ("de", "es"): "supervised",
+        ("en", "es"): "plugged",
+        ("fr", "es"): "plugged",
     }
 
 

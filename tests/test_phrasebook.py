@@ -75,7 +75,14 @@ def test_corpus_is_cached_and_not_regenerated(tmp_path):
 
 
 def test_asking_for_a_language_the_corpus_lacks_is_explained(tmp_path):
-    corpus = load_corpus({"name": "phrasebook", "cache_dir": str(tmp_path), "languages": ["en", "fr"],
-                          "first_year": 2000, "last_year": 2000})
+    corpus = load_corpus(
+        {
+            "name": "phrasebook",
+            "cache_dir": str(tmp_path),
+            "languages": ["en", "fr"],
+            "first_year": 2000,
+            "last_year": 2000,
+        }
+    )
     with pytest.raises(PlugmtError, match="has no language 'cs'; it has: en, fr"):
         corpus.texts("train", "cs")

@@ -46,8 +46,13 @@ def test_training_lowers_the_loss(compose, tmp_path):
     from plugmt.registry import Store
     from plugmt.workflows.training import train_joint
 
-    cfg = compose(f"store={tmp_path}", "train.steps=60", "train.log_every=15", "data.pairs=[en-fr]",
-                  "train.batch_size=64")
+    cfg = compose(
+        f"store={tmp_path}",
+        "train.steps=60",
+        "train.log_every=15",
+        "data.pairs=[en-fr]",
+        "train.batch_size=64",
+    )
     encoder, _ = train_joint(cfg, Store(tmp_path))
     losses = encoder.meta["training"]["loss"]
     assert len(losses) == 4

@@ -181,6 +181,11 @@ def translate(cfg: Any) -> None:
 # --------------------------------------------------------------------------- console scripts
 
 
+def _accept_plus_experiment(argv: list[str]) -> list[str]:
+    """`+experiment=x` and `experiment=x` both pick an experiment (the defaults list has a slot)."""
+    return [a[1:] if a.startswith("+experiment=") else a for a in argv]
+
+
 def run_main() -> None:
     _hydra_app("config", run)
 
