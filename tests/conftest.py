@@ -12,7 +12,7 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from plugmt.workflows.runtime import quiet_tensorflow  # noqa: E402
+from plugmt.workflows.runtime import quiet_tensorflow
 
 quiet_tensorflow()
 

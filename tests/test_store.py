@@ -57,7 +57,7 @@ def test_decoder_from_another_encoder_is_refused_naming_both(trained, tmp_path):
 
 
 def test_unknown_decoder_lists_what_the_store_has(trained):
-    with pytest.raises(PlugmtError, match="no decoder 'xx' in the store .*languages: de, en, es, fr"):
+    with pytest.raises(PlugmtError, match=r"no decoder 'xx' in the store .*languages: de, en, es, fr"):
         trained["store"].resolve_decoder("xx", trained["encoder"])
 
 

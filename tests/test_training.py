@@ -2,7 +2,6 @@ import numpy as np
 
 from plugmt.registry import fingerprint, weight_arrays
 from plugmt.workflows.training import train_plugin
-from plugmt.workflows.translator import Translator
 
 
 def test_plugin_training_leaves_the_encoder_bit_identical(trained, compose):
