@@ -1,4 +1,12 @@
-"""Training batches drawn across translation directions from token ids prepared once."""
+"""Training batches: one set of meanings, read in one or two source languages, every decoder fed.
+
+A batch picks B meanings of one group (e.g. one date style, so rows are of similar length), a primary
+source language, and, when the encoder is being aligned or another language reaches decoders the
+first does not, a partner source language. Each decoder then learns from whichever of the two sources
+it was trained on (a trained direction); decoders neither reaches sit this batch out. One encoder
+pass over both sources thus trains many directions at once, and the two thoughts of the same
+meanings are there to be aligned.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +21,12 @@ from plugmt.corpora.vocab import BOS_ID
 
 @dataclass(frozen=True)
 class Batch:
-    pair: Pair
-    source: np.ndarray  # [B, S] encoder ids
-    target_in: np.ndarray  # [B, T] BOS + target
-    target_out: np.ndarray  # [B, T] target + EOS
-    other_source: np.ndarray  # [B, S'] the same meanings in another encoder language
+    languages: tuple[str, ...]  # the source languages read, 1 or 2
+    sources: np.ndarray  # [K, B, S] encoder ids, K = len(languages)
+    target_in: tuple[np.ndarray, ...]  # per decoder (in `decoders` order): BOS + target, [B, T]
+    target_out: tuple[np.ndarray, ...]  # per decoder: target + EOS; one padding column if idle
+    source_index: np.ndarray  # [n_decoders] which of the K sources each decoder reads
+    directions: tuple[Pair, ...]  # the directions this batch trains
 
 
 def _trim(ids: np.ndarray) -> np.ndarray:
@@ -26,11 +35,11 @@ def _trim(ids: np.ndarray) -> np.ndarray:
     return ids[:, : (used[-1] + 1 if used.size else 1)]
 
 
-class PairBatches:
-    """An endless stream of batches; each is one direction and one group (e.g. one date style).
+class MultiTargetBatches:
+    """An endless, seeded stream of batches over `pairs`, tokenised once up front.
 
-    Drawing one group per batch keeps rows of similar length together, so padding stays small.
-    Sources and targets were tokenised once (`source_ids[lang]` rows align with the corpus rows).
+    `source_ids[lang]` and `target_ids[lang]` rows align with the corpus rows; `decoders` fixes the
+    order of the per-decoder fields; `two_sources` lets a batch read a partner language.
     """
 
     def __init__(
@@ -39,38 +48,84 @@ class PairBatches:
         target_ids: dict[str, np.ndarray],
         groups: Sequence[str],
         pairs: Sequence[Pair],
+        decoders: Sequence[str],
         batch_size: int,
         seed: int,
-        align_languages: Sequence[str] = (),
+        two_sources: bool,
     ) -> None:
         self.source_ids = source_ids
         self.target_ids = target_ids
         self.pairs = list(pairs)
+        self.decoders = list(decoders)
         self.batch_size = int(batch_size)
-        self.align_languages = list(align_languages)
         self.rng = np.random.default_rng(seed)
+        self.sources = sorted({s for s, _ in self.pairs})
+        self.two_sources = two_sources and len(self.sources) > 1
         labels = np.asarray(groups)
         self.group_rows = [np.flatnonzero(labels == g) for g in sorted(set(labels.tolist()))]
         sizes = np.array([len(rows) for rows in self.group_rows], dtype=float)
         self.group_weights = sizes / sizes.sum()
 
-    def __iter__(self) -> PairBatches:
+    def _reach(self, lang: str) -> set[str]:
+        return {t for s, t in self.pairs if s == lang}
+
+    def _partner(self, primary: str) -> str:
+        """The other source that reaches the most decoders the primary does not (ties: random)."""
+        others = [s for s in self.sources if s != primary]
+        gains = [len(self._reach(s) - self._reach(primary)) for s in others]
+        best = [s for s, g in zip(others, gains, strict=True) if g == max(gains)]
+        return best[self.rng.integers(len(best))]
+
+    def _routes(self, languages: Sequence[str]) -> dict[str, int]:
+        """decoder -> index of the source it reads in this batch (first source that reaches it)."""
+        routes: dict[str, int] = {}
+        for index, lang in enumerate(languages):
+            for target in self._reach(lang):
+                routes.setdefault(target, index)
+        return routes
+
+    def directions_per_batch(self) -> float:
+        """Expected number of directions a batch trains (the primary is drawn per pair)."""
+        total = 0.0
+        for primary, _ in self.pairs:
+            reach = self._reach(primary)
+            if self.two_sources:
+                others = [s for s in self.sources if s != primary]
+                reach = reach | max((self._reach(s) - reach for s in others), key=len)
+            total += len(reach)
+        return total / len(self.pairs)
+
+    def __iter__(self) -> MultiTargetBatches:
         return self
 
     def __next__(self) -> Batch:
-        src, tgt = self.pairs[self.rng.integers(len(self.pairs))]
+        primary = self.pairs[self.rng.integers(len(self.pairs))][0]
+        languages = (primary, self._partner(primary)) if self.two_sources else (primary,)
         rows = self.group_rows[self.rng.choice(len(self.group_rows), p=self.group_weights)]
         chosen = self.rng.choice(rows, size=self.batch_size, replace=len(rows) < self.batch_size)
-        target = _trim(self.target_ids[tgt][chosen])
-        target_in = np.concatenate(
-            [np.full((len(chosen), 1), BOS_ID, dtype=np.int32), target[:, :-1]], axis=1
-        )
-        others = [lang for lang in self.align_languages if lang != src]
-        other = others[self.rng.integers(len(others))] if others else src
+        read = [_trim(self.source_ids[lang][chosen]) for lang in languages]
+        sources = np.zeros((len(read), len(chosen), max(r.shape[1] for r in read)), dtype=np.int32)
+        for k, ids in enumerate(read):
+            sources[k, :, : ids.shape[1]] = ids
+        routes = self._routes(languages)
+        target_in, target_out, index, directions = [], [], [], []
+        for decoder in self.decoders:
+            if decoder in routes:
+                out = _trim(self.target_ids[decoder][chosen])
+                bos = np.full((len(chosen), 1), BOS_ID, dtype=np.int32)
+                target_in.append(np.concatenate([bos, out[:, :-1]], axis=1))
+                target_out.append(out)
+                index.append(routes[decoder])
+                directions.append((languages[routes[decoder]], decoder))
+            else:  # idle: one all-padding column, which the masked loss ignores
+                target_in.append(np.full((len(chosen), 1), BOS_ID, dtype=np.int32))
+                target_out.append(np.zeros((len(chosen), 1), dtype=np.int32))
+                index.append(0)
         return Batch(
-            pair=(src, tgt),
-            source=_trim(self.source_ids[src][chosen]),
-            target_in=target_in,
-            target_out=target,
-            other_source=_trim(self.source_ids[other][chosen]),
+            languages=tuple(languages),
+            sources=sources,
+            target_in=tuple(target_in),
+            target_out=tuple(target_out),
+            source_index=np.asarray(index, dtype=np.int32),
+            directions=tuple(directions),
         )

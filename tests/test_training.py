@@ -1,11 +1,14 @@
+import shutil
+
 import numpy as np
 
-from plugmt.registry import fingerprint, weight_arrays
+from plugmt.registry import Store, fingerprint, weight_arrays
 from plugmt.workflows.training import train_plugin
 
 
-def test_plugin_training_leaves_the_encoder_bit_identical(trained, compose):
-    store = trained["store"]
+def test_plugin_training_leaves_the_encoder_bit_identical(trained, compose, tmp_path):
+    shutil.copytree(trained["store"].root, tmp_path / "store")
+    store = Store(tmp_path / "store")
     encoder_module = store.encoder()
     before = weight_arrays(store.load_encoder(encoder_module)[0])
     cfg = compose(f"store={store.root}", "train.steps=4", "seed=3")
@@ -30,7 +33,6 @@ def test_plugin_training_leaves_the_encoder_bit_identical(trained, compose):
 
 
 def test_the_same_seed_trains_the_same_encoder(compose, tmp_path):
-    from plugmt.registry import Store
     from plugmt.workflows.training import train_joint
 
     prints = []
@@ -42,7 +44,6 @@ def test_the_same_seed_trains_the_same_encoder(compose, tmp_path):
 
 
 def test_training_lowers_the_loss(compose, tmp_path):
-    from plugmt.registry import Store
     from plugmt.workflows.training import train_joint
 
     cfg = compose(

@@ -14,10 +14,11 @@ import numpy as np
 import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
-from plugmt.corpora.batches import PairBatches
+from plugmt.corpora.batches import Batch, MultiTargetBatches
 from plugmt.corpora.corpus import Corpus, load_corpus
 from plugmt.corpora.pairs import Pair, pair_name, parse_pairs
 from plugmt.corpora.vocab import Vocab
+from plugmt.encoders.thought import Thought
 from plugmt.errors import PlugmtError
 from plugmt.registry import Store, StoredModule, build_decoder, build_encoder
 from plugmt.workflows.runtime import seed_everything
@@ -73,80 +74,122 @@ def alignment_loss(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(tf.square(a - b)) / (spread + 1e-6)
 
 
-def _train_step(encoder: Any, decoder: Any, settings: TrainSettings, train_encoder: bool):
-    """A compiled step for one decoder; ids of any batch and length reuse the same trace."""
-    decoder_optimizer = keras.optimizers.Adam(settings.learning_rate, global_clipnorm=settings.clip_norm)
-    encoder_optimizer = (
-        keras.optimizers.Adam(settings.learning_rate, global_clipnorm=settings.clip_norm)
-        if train_encoder
-        else None
+def _select(thought: Thought, index: tf.Tensor, sources: int) -> Thought:
+    """The thought of source `index` out of `sources` encoded side by side ([K*B, ...] rows)."""
+
+    def pick(x: tf.Tensor | None) -> tf.Tensor | None:
+        if x is None:
+            return None
+        stacked = tf.reshape(x, tf.concat([[sources, -1], tf.shape(x)[1:]], axis=0))
+        return tf.gather(stacked, index)
+
+    return Thought(
+        kind=thought.kind,
+        states=tuple(pick(s) for s in thought.states),
+        memory=pick(thought.memory),
+        mask=pick(thought.mask),
     )
-    align = train_encoder and settings.align_weight > 0
-    ids = tf.TensorSpec([None, None], tf.int32)
 
-    @tf.function(input_signature=[ids, ids, ids, ids])
-    def step(source, target_in, target_out, other_source):
-        with tf.GradientTape() as tape:
-            thought = encoder.encode(source, training=train_encoder)
-            logits = decoder.teacher_forced(target_in, thought, training=True)
-            loss = _masked_cross_entropy(target_out, logits)
-            alignment = tf.constant(0.0)
-            if align:
-                # Same meanings, another language: pull the two thoughts together so a decoder
-                # cannot tell which language it is reading (Arivazhagan et al. 2019).
-                other = encoder.encode(other_source, training=True)
-                alignment = alignment_loss(thought.pooled(), other.pooled())
-            total = loss + settings.align_weight * alignment
-        decoder_vars = decoder.trainable_variables
-        encoder_vars = encoder.trainable_variables if train_encoder else []
-        grads = tape.gradient(total, decoder_vars + encoder_vars)
-        decoder_optimizer.apply_gradients(zip(grads[: len(decoder_vars)], decoder_vars, strict=True))
-        if train_encoder:
-            encoder_optimizer.apply_gradients(zip(grads[len(decoder_vars) :], encoder_vars, strict=True))
-        return loss, alignment
 
-    return step
+class Trainer:
+    """One compiled update for an encoder and its decoders, whatever the batch's lengths.
+
+    Both source languages of a batch go through the encoder as one [K*B, S] pass; each decoder reads
+    the thought its direction needs; the losses add up, plus the alignment term when two sources are
+    read and the encoder is learning.
+    """
+
+    def __init__(
+        self, encoder: Any, decoders: Mapping[str, Any], settings: TrainSettings, train_encoder: bool,
+        sources: int,
+    ) -> None:
+        self.decoders = dict(decoders)
+
+        def adam() -> keras.optimizers.Optimizer:
+            return keras.optimizers.Adam(settings.learning_rate, global_clipnorm=settings.clip_norm)
+
+        optimizers = {lang: adam() for lang in self.decoders}
+        encoder_optimizer = adam() if train_encoder else None
+        align = train_encoder and settings.align_weight > 0 and sources > 1
+        ids = tf.TensorSpec([None, None], tf.int32)
+        per_decoder = tuple(ids for _ in self.decoders)
+        signature = [
+            tf.TensorSpec([sources, None, None], tf.int32), per_decoder, per_decoder,
+            tf.TensorSpec([len(self.decoders)], tf.int32),
+        ]
+
+        @tf.function(input_signature=signature)
+        def step(source, target_in, target_out, source_index):
+            with tf.GradientTape() as tape:
+                flat = tf.reshape(source, [-1, tf.shape(source)[2]])
+                thought = encoder.encode(flat, training=train_encoder)
+                losses = []
+                for i, decoder in enumerate(self.decoders.values()):
+                    read = _select(thought, source_index[i], sources)
+                    logits = decoder.teacher_forced(target_in[i], read, training=True)
+                    losses.append(_masked_cross_entropy(target_out[i], logits))
+                losses = tf.stack(losses)
+                alignment = tf.constant(0.0)
+                if align:
+                    # Same meanings, two languages: pull the two thoughts together so a decoder
+                    # cannot tell which language it reads (Arivazhagan et al. 2019).
+                    pooled = tf.reshape(thought.pooled(), [sources, tf.shape(source)[1], -1])
+                    alignment = alignment_loss(pooled[0], pooled[1])
+                total = tf.reduce_sum(losses) + settings.align_weight * alignment
+            groups = [(optimizers[lang], d.trainable_variables) for lang, d in self.decoders.items()]
+            if train_encoder:
+                groups.append((encoder_optimizer, encoder.trainable_variables))
+            grads = tape.gradient(total, [v for _, variables in groups for v in variables])
+            start = 0
+            for optimizer, variables in groups:
+                chunk = grads[start : start + len(variables)]
+                optimizer.apply_gradients(zip(chunk, variables, strict=True))
+                start += len(variables)
+            return losses, alignment
+
+        self.step = step
+
+    def __call__(self, batch: Batch) -> tuple[np.ndarray, float]:
+        losses, alignment = self.step(
+            batch.sources, batch.target_in, batch.target_out, batch.source_index
+        )
+        return losses.numpy(), float(alignment)
 
 
 def fit(
     encoder: Any,
     decoders: Mapping[str, Any],
-    batches: PairBatches,
+    batches: MultiTargetBatches,
     steps: int,
     settings: TrainSettings,
     train_encoder: bool,
     stage: str,
 ) -> dict[str, Any]:
     """Run `steps` updates (or until train.max_seconds), logging loss and throughput."""
-    step_for = {lang: _train_step(encoder, d, settings, train_encoder) for lang, d in decoders.items()}
+    trainer = Trainer(encoder, decoders, settings, train_encoder, 2 if batches.two_sources else 1)
     started = time.perf_counter()
     window_start, window_pairs, window_loss, window_align, window_steps = started, 0, 0.0, 0.0, 0
     done, losses = 0, []
     for done in range(1, steps + 1):
         batch = next(batches)
-        loss, alignment = step_for[batch.pair[1]](
-            batch.source, batch.target_in, batch.target_out, batch.other_source
-        )
-        window_pairs += len(batch.source)
-        window_loss += float(loss)
-        window_align += float(alignment)
+        step_losses, alignment = trainer(batch)
+        active = [i for i, d in enumerate(batches.decoders) if any(t == d for _, t in batch.directions)]
+        window_pairs += batch.sources.shape[1] * len(active)
+        window_loss += float(np.mean(step_losses[active]))
+        window_align += alignment
         window_steps += 1
         elapsed = time.perf_counter() - started
         over_time = settings.max_seconds is not None and elapsed > settings.max_seconds
         if done % settings.log_every == 0 or done == steps or over_time:
             rate = window_pairs / max(time.perf_counter() - window_start, 1e-9)
             losses.append(round(window_loss / window_steps, 4))
-            align_text = f" · align {window_align / window_steps:.4f}" if settings.align_weight else ""
+            align_text = f" · align {window_align / window_steps:.4f}" if batches.two_sources else ""
             log.info(
-                f"{stage} step {done}/{steps} · loss {window_loss / window_steps:.4f}{align_text}"
+                f"{stage} step {done}/{steps} · loss {losses[-1]:.4f}{align_text}"
                 f" · {rate:,.0f} pairs/s · {elapsed:.0f}s"
             )
             window_start, window_pairs, window_loss, window_align, window_steps = (
-                time.perf_counter(),
-                0,
-                0.0,
-                0.0,
-                0,
+                time.perf_counter(), 0, 0.0, 0.0, 0
             )
         if over_time:
             log.info(f"{stage}: stopping at step {done}, train.max_seconds={settings.max_seconds} reached")
@@ -157,10 +200,12 @@ def fit(
 # --------------------------------------------------------------------------- shared preparation
 
 
-def _steps(settings: TrainSettings, rows: int, pairs: Sequence[Pair]) -> int:
+def _steps(settings: TrainSettings, rows: int, pairs: Sequence[Pair], batches: MultiTargetBatches) -> int:
+    """train.steps, or enough batches for `epochs` passes over (training meanings x directions)."""
     if settings.steps is not None:
         return int(settings.steps)
-    return max(1, math.ceil(settings.epochs * rows * len(pairs) / settings.batch_size))
+    per_batch = settings.batch_size * batches.directions_per_batch()
+    return max(1, math.ceil(settings.epochs * rows * len(pairs) / per_batch))
 
 
 def _max_len(target_ids: np.ndarray) -> int:
@@ -172,10 +217,13 @@ def _validate(
     corpus: Corpus, pipelines: Mapping[str, Pipeline], pairs: Sequence[Pair], items: int
 ) -> dict[str, float]:
     """Exact match on the validation split for each trained direction."""
+    from plugmt.workflows.evaluation import sample_rows
+
+    rows = sample_rows(len(corpus.groups("valid")), items)
     scores = {}
     for src, tgt in pairs:
-        sources = corpus.texts("valid", src)[:items]
-        references = corpus.texts("valid", tgt)[:items]
+        sources = [corpus.texts("valid", src)[i] for i in rows]
+        references = [corpus.texts("valid", tgt)[i] for i in rows]
         hypotheses = pipelines[tgt](sources)
         scores[pair_name((src, tgt))] = round(
             float(np.mean([h == r for h, r in zip(hypotheses, references, strict=True)])), 4
@@ -225,16 +273,11 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
     }
     source_ids = {s: source_vocab.encode_padded(corpus.texts("train", s)) for s in sources}
     target_ids = {t: target_vocabs[t].encode_padded(corpus.texts("train", t), add_eos=True) for t in targets}
-    batches = PairBatches(
-        source_ids,
-        target_ids,
-        corpus.groups("train"),
-        pairs,
-        settings.batch_size,
-        cfg.seed,
-        align_languages=sources,
+    batches = MultiTargetBatches(
+        source_ids, target_ids, corpus.groups("train"), pairs, targets, settings.batch_size, cfg.seed,
+        two_sources=True,
     )
-    steps = _steps(settings, len(corpus.groups("train")), pairs)
+    steps = _steps(settings, len(corpus.groups("train")), pairs, batches)
     log.info(
         f"joint: encoder {cfg.encoder.name} over {', '.join(sources)}; decoders {', '.join(targets)}; "
         f"{len(pairs)} directions; {steps} steps of {settings.batch_size}"
@@ -297,10 +340,11 @@ def train_plugin(
     sources = sorted({s for s, _ in pairs})
     source_ids = {s: source_vocab.encode_padded(corpus.texts("train", s)) for s in sources}
     target_ids = {lang: target_vocab.encode_padded(corpus.texts("train", lang), add_eos=True)}
-    batches = PairBatches(
-        source_ids, target_ids, corpus.groups("train"), pairs, settings.batch_size, cfg.seed
+    batches = MultiTargetBatches(
+        source_ids, target_ids, corpus.groups("train"), pairs, [lang], settings.batch_size, cfg.seed,
+        two_sources=False,
     )
-    steps = _steps(settings, len(corpus.groups("train")), pairs)
+    steps = _steps(settings, len(corpus.groups("train")), pairs, batches)
     log.info(
         f"plugin: new {lang} decoder on {', '.join(map(pair_name, pairs))} against frozen encoder "
         f"{encoder_module.id}; {steps} steps of {settings.batch_size}"

@@ -1,0 +1,60 @@
+import numpy as np
+
+from plugmt.corpora.batches import MultiTargetBatches
+from plugmt.corpora.vocab import BOS_ID, EOS_ID
+
+PAIRS = [("en", "fr"), ("fr", "en"), ("en", "de"), ("de", "en")]
+
+
+def ids(rows: int, width: int, fill: int) -> np.ndarray:
+    out = np.zeros((rows, width + 3), dtype=np.int32)
+    out[:, :width] = fill
+    out[:, width] = EOS_ID
+    return out
+
+
+def make(two_sources: bool = True, seed: int = 0, pairs=PAIRS, decoders=("de", "en", "fr")):
+    langs = {"en": 5, "fr": 6, "de": 7}
+    source = {lang: ids(40, 4 + i, fill)[:, :-1] for i, (lang, fill) in enumerate(langs.items())}
+    target = {lang: ids(40, 4 + i, fill) for i, (lang, fill) in enumerate(langs.items())}
+    groups = ["a"] * 20 + ["b"] * 20
+    return MultiTargetBatches(source, target, groups, pairs, list(decoders), 8, seed, two_sources)
+
+
+def test_an_english_centric_batch_reaches_every_decoder_through_two_sources():
+    batches = make()
+    for _ in range(20):
+        batch = next(batches)
+        assert len(batch.languages) == 2 and batch.sources.shape[:2] == (2, 8)
+        assert sorted(t for _, t in batch.directions) == ["de", "en", "fr"]
+        assert all(d in PAIRS for d in batch.directions)
+    assert batches.directions_per_batch() == 3
+
+
+def test_decoders_read_the_source_of_their_trained_direction():
+    batch = next(make())
+    for (src, tgt), index in zip(batch.directions, batch.source_index, strict=True):
+        assert batch.languages[index] == src and (src, tgt) in PAIRS
+
+
+def test_targets_are_shifted_by_one_and_trimmed():
+    batch = next(make())
+    for target_in, target_out in zip(batch.target_in, batch.target_out, strict=True):
+        assert (target_in[:, 0] == BOS_ID).all()
+        np.testing.assert_array_equal(target_in[:, 1:], target_out[:, :-1])
+        assert target_out[:, -1].any()  # no all-padding column left
+
+
+def test_a_decoder_no_source_reaches_sits_the_batch_out():
+    batches = make(two_sources=False, pairs=[("de", "en")], decoders=("en", "fr"))
+    batch = next(batches)
+    assert batch.languages == ("de",) and batch.directions == (("de", "en"),)
+    assert batch.target_out[1].shape == (8, 1) and not batch.target_out[1].any()
+
+
+def test_the_same_seed_draws_the_same_batches():
+    a, b = make(seed=4), make(seed=4)
+    for _ in range(5):
+        x, y = next(a), next(b)
+        np.testing.assert_array_equal(x.sources, y.sources)
+        assert x.directions == y.directions
