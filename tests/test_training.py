@@ -57,3 +57,34 @@ def test_training_lowers_the_loss(compose, tmp_path):
     losses = encoder.meta["training"]["loss"]
     assert len(losses) == 4
     assert losses[-1] < losses[0] - 0.4
+
+
+def test_steps_of_any_length_reuse_one_trace(compose, tmp_path):
+    """A retracing guard: batches of different lengths and directions must not recompile the step."""
+    from plugmt.corpora.batches import MultiTargetBatches
+    from plugmt.registry import build_decoder, build_encoder
+    from plugmt.workflows.training import Trainer, train_settings
+
+    cfg = compose()
+    encoder = build_encoder({"name": "lstm", "units": 8, "embed_dim": 4}, vocab_size=12)
+    decoders = {
+        lang: build_decoder({"name": "lstm", "embed_dim": 4}, 12, encoder.thought_spec())
+        for lang in ("en", "fr")
+    }
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(2, 9, size=40)
+    rows = {
+        lang: np.array([[5] * n + [0] * (10 - n) for n in lengths], dtype=np.int32) for lang in ("en", "fr")
+    }
+    groups = [str(n) for n in lengths]  # every group has its own length
+    batches = MultiTargetBatches(
+        rows, rows, groups, [("en", "fr"), ("fr", "en")], ["en", "fr"], 4, 0, two_sources=True
+    )
+    trainer = Trainer(encoder, decoders, train_settings(cfg), train_encoder=True, sources=2)
+    widths = set()
+    for _ in range(12):
+        batch = next(batches)
+        widths.add(batch.sources.shape[2])
+        trainer(batch)
+    assert len(widths) > 2
+    assert trainer.step.experimental_get_tracing_count() == 1

@@ -66,7 +66,8 @@ def heatmap(matrix: Matrix, path: Path) -> None:
     for c in matrix.cells:
         i, j = sources.index(c.src), targets.index(c.tgt)
         values[i, j] = c.exact
-        ax.text(j, i, f"{c.exact:.2f}\n{c.kind}", ha="center", va="center", fontsize=8)
+        colour = "white" if c.exact > 0.6 else "black"
+        ax.text(j, i, f"{c.exact:.2f}\n{c.kind}", ha="center", va="center", fontsize=8, color=colour)
     image = ax.imshow(values, vmin=0, vmax=1, cmap="viridis_r")
     ax.set_xticks(range(len(targets)), targets)
     ax.set_yticks(range(len(sources)), sources)

@@ -100,7 +100,11 @@ class Trainer:
     """
 
     def __init__(
-        self, encoder: Any, decoders: Mapping[str, Any], settings: TrainSettings, train_encoder: bool,
+        self,
+        encoder: Any,
+        decoders: Mapping[str, Any],
+        settings: TrainSettings,
+        train_encoder: bool,
         sources: int,
     ) -> None:
         self.decoders = dict(decoders)
@@ -110,11 +114,18 @@ class Trainer:
 
         optimizers = {lang: adam() for lang in self.decoders}
         encoder_optimizer = adam() if train_encoder else None
+        # Slots built now, eagerly: variables created inside the first call would make TF trace twice.
+        for lang, decoder in self.decoders.items():
+            optimizers[lang].build(decoder.trainable_variables)
+        if encoder_optimizer is not None:
+            encoder_optimizer.build(encoder.trainable_variables)
         align = train_encoder and settings.align_weight > 0 and sources > 1
         ids = tf.TensorSpec([None, None], tf.int32)
         per_decoder = tuple(ids for _ in self.decoders)
         signature = [
-            tf.TensorSpec([sources, None, None], tf.int32), per_decoder, per_decoder,
+            tf.TensorSpec([sources, None, None], tf.int32),
+            per_decoder,
+            per_decoder,
             tf.TensorSpec([len(self.decoders)], tf.int32),
         ]
 
@@ -150,9 +161,7 @@ class Trainer:
         self.step = step
 
     def __call__(self, batch: Batch) -> tuple[np.ndarray, float]:
-        losses, alignment = self.step(
-            batch.sources, batch.target_in, batch.target_out, batch.source_index
-        )
+        losses, alignment = self.step(batch.sources, batch.target_in, batch.target_out, batch.source_index)
         return losses.numpy(), float(alignment)
 
 
@@ -189,7 +198,11 @@ def fit(
                 f" · {rate:,.0f} pairs/s · {elapsed:.0f}s"
             )
             window_start, window_pairs, window_loss, window_align, window_steps = (
-                time.perf_counter(), 0, 0.0, 0.0, 0
+                time.perf_counter(),
+                0,
+                0.0,
+                0.0,
+                0,
             )
         if over_time:
             log.info(f"{stage}: stopping at step {done}, train.max_seconds={settings.max_seconds} reached")
@@ -274,7 +287,13 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
     source_ids = {s: source_vocab.encode_padded(corpus.texts("train", s)) for s in sources}
     target_ids = {t: target_vocabs[t].encode_padded(corpus.texts("train", t), add_eos=True) for t in targets}
     batches = MultiTargetBatches(
-        source_ids, target_ids, corpus.groups("train"), pairs, targets, settings.batch_size, cfg.seed,
+        source_ids,
+        target_ids,
+        corpus.groups("train"),
+        pairs,
+        targets,
+        settings.batch_size,
+        cfg.seed,
         two_sources=True,
     )
     steps = _steps(settings, len(corpus.groups("train")), pairs, batches)
@@ -341,7 +360,13 @@ def train_plugin(
     source_ids = {s: source_vocab.encode_padded(corpus.texts("train", s)) for s in sources}
     target_ids = {lang: target_vocab.encode_padded(corpus.texts("train", lang), add_eos=True)}
     batches = MultiTargetBatches(
-        source_ids, target_ids, corpus.groups("train"), pairs, [lang], settings.batch_size, cfg.seed,
+        source_ids,
+        target_ids,
+        corpus.groups("train"),
+        pairs,
+        [lang],
+        settings.batch_size,
+        cfg.seed,
         two_sources=False,
     )
     steps = _steps(settings, len(corpus.groups("train")), pairs, batches)
