@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from plugmt.corpora.corpus import load_corpus
@@ -62,3 +63,19 @@ def test_an_unknown_decoder_in_eval_is_refused(trained):
     translator = Translator(trained["store"], trained["encoder"])
     with pytest.raises(PlugmtError, match="no decoder 'it' in the store"):
         zero_shot_matrix(translator, load_corpus(trained["cfg"].data), decoders=["it"])
+
+
+def test_retrieval_on_hand_made_vectors():
+    from plugmt.workflows.diagnostics import retrieval_scores
+
+    a = np.eye(3)
+    assert retrieval_scores(a, a * 5) == {"retrieval": 1.0, "same_cosine": 1.0, "different_cosine": 0.0}
+    swapped = retrieval_scores(a, a[[1, 0, 2]])
+    assert swapped["retrieval"] == pytest.approx(1 / 3, abs=1e-4)
+    assert swapped["same_cosine"] == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_matrix_carries_thought_diagnostics_for_every_source_pair(matrix):
+    pairs = {(d["src"], d["tgt"]) for d in matrix.diagnostics}
+    assert pairs == {(a, b) for a in ("de", "en", "fr") for b in ("de", "en", "fr") if a != b}
+    assert all(0.0 <= d["retrieval"] <= 1.0 for d in matrix.diagnostics)

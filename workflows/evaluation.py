@@ -14,6 +14,7 @@ from plugmt.corpora.corpus import Corpus
 from plugmt.corpora.pairs import Pair, pivot_path
 from plugmt.errors import PlugmtError
 from plugmt.registry import StoredModule
+from plugmt.workflows.diagnostics import thought_diagnostics
 from plugmt.workflows.translator import Translator
 
 log = logging.getLogger("plugmt.eval")
@@ -40,6 +41,7 @@ class Matrix:
     split: str
     cells: list[Cell]
     signatures: dict[str, str] = field(default_factory=dict)
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -47,6 +49,7 @@ class Matrix:
             "split": self.split,
             "signatures": self.signatures,
             "cells": [asdict(c) for c in self.cells],
+            "thought_diagnostics": self.diagnostics,
         }
 
 
@@ -144,7 +147,10 @@ def zero_shot_matrix(
                     cell.pivot = {"path": path, **score(along(path), references)}
             cells.append(cell)
             log.info(f"{src}→{tgt} {kind}: exact {cell.exact:.3f} chrF {cell.chrf:.1f}")
-    return Matrix(encoder.id, split, cells, signatures())
+    diagnostics = thought_diagnostics(
+        translator.encoder, translator.source_vocab, {lang: texts[lang] for lang in sources}
+    )
+    return Matrix(encoder.id, split, cells, signatures(), diagnostics)
 
 
 def _newest_languages(translator: Translator) -> list[str]:

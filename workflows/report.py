@@ -42,6 +42,20 @@ def markdown(matrix: Matrix) -> str:
             for t in targets
         ]
         lines.append(f"| {s} | " + " | ".join(row) + " |")
+    if matrix.diagnostics:
+        lines += [
+            "",
+            "Thoughts across languages (retrieval: how often an item's nearest thought in the other",
+            "language is its translation; cosines of pooled thoughts, same vs different meaning):",
+            "",
+            "| src→tgt | retrieval | same cosine | different cosine |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {d['src']}→{d['tgt']} | {d['retrieval']:.3f} | {d['same_cosine']:.3f} | "
+            f"{d['different_cosine']:.3f} |"
+            for d in matrix.diagnostics
+        ]
     non_supervised = [c for c in matrix.cells if c.kind != SUPERVISED]
     if non_supervised:
         lines += [
