@@ -52,7 +52,19 @@ def load_corpus(settings: Mapping[str, Any]) -> Corpus:
     name = str(settings.get("name"))
     if name == "phrasebook":
         return _phrasebook(settings)
-    raise PlugmtError(f"unknown corpus data.name={name!r}; available: phrasebook")
+    if name == "files":
+        return _files(settings)
+    raise PlugmtError(f"unknown corpus data.name={name!r}; available: phrasebook, files")
+
+
+def _files(settings: Mapping[str, Any]) -> Corpus:
+    import datasets
+
+    from plugmt.corpora.files import load_files
+
+    splits, languages = load_files(settings)
+    table = datasets.DatasetDict({s: datasets.Dataset.from_dict(columns) for s, columns in splits.items()})
+    return Corpus("files", table, languages)
 
 
 def _phrasebook(settings: Mapping[str, Any]) -> Corpus:

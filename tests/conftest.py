@@ -54,10 +54,14 @@ def compose(cache_dir: Path):
 
     load_architectures()
 
-    def make(*overrides: str, config_name: str = "config"):
+    def make(*overrides: str, phrasebook: bool = True):
+        """`phrasebook=False`: TINY's model and training settings only, for another `data=`."""
         with initialize_config_module("plugmt.conf", version_base="1.3"):
-            extra = TINY if config_name == "config" else []
-            return hydra_compose(config_name, overrides=[*extra, f"data.cache_dir={cache_dir}", *overrides])
+            if phrasebook:
+                base = [*TINY, f"data.cache_dir={cache_dir}"]
+            else:
+                base = [o for o in TINY if not o.startswith("data.")]
+            return hydra_compose("config", overrides=[*base, *overrides])
 
     return make
 
