@@ -12,6 +12,13 @@ EOS_ID = 3
 PAD_ID = 0
 
 
+def _never_padding_or_start(logits: tf.Tensor) -> tf.Tensor:
+    """Logits with padding and BOS ruled out: neither is ever a token to emit."""
+    vocab = tf.shape(logits)[-1]
+    banned = tf.logical_or(tf.range(vocab) == PAD_ID, tf.range(vocab) == BOS_ID)
+    return tf.where(banned, tf.constant(-1e9, logits.dtype), logits)
+
+
 def greedy_search(decoder: LanguageDecoder, thought: Thought, max_len: int) -> tf.Tensor:
     """Most likely next token at every step, until every sentence has ended or `max_len`.
 
@@ -29,7 +36,7 @@ def greedy_search(decoder: LanguageDecoder, thought: Thought, max_len: int) -> t
 
     def advance(i, tokens, state, finished, outputs):
         logits, state = decoder.step(tokens, state, thought)
-        chosen = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        chosen = tf.argmax(_never_padding_or_start(logits), axis=-1, output_type=tf.int32)
         chosen = tf.where(finished, PAD_ID, chosen)
         outputs = outputs.write(i, chosen)
         finished = tf.logical_or(finished, tf.equal(chosen, EOS_ID))
@@ -39,3 +46,95 @@ def greedy_search(decoder: LanguageDecoder, thought: Thought, max_len: int) -> t
         keep_going, advance, (tf.constant(0), tokens, state, finished, outputs)
     )
     return tf.transpose(outputs.stack())
+
+
+def _repeat_rows(x: tf.Tensor, times: int) -> tf.Tensor:
+    """[B, ...] -> [B*times, ...], each row repeated `times` times in place."""
+    return tf.repeat(x, times, axis=0)
+
+
+def _expand_thought(thought: Thought, times: int) -> Thought:
+    def grow(x):
+        return None if x is None else _repeat_rows(x, times)
+
+    return Thought(
+        kind=thought.kind,
+        states=tuple(_repeat_rows(s, times) for s in thought.states),
+        memory=grow(thought.memory),
+        mask=grow(thought.mask),
+    )
+
+
+def beam_search(
+    decoder: LanguageDecoder,
+    thought: Thought,
+    max_len: int,
+    beam_size: int = 4,
+    length_penalty: float = 0.0,
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """The best of `beam_size` hypotheses per sentence: (ids [B, <= max_len], log-probabilities [B]).
+
+    Runs the decoder's `step` once per position for all B*K hypotheses, carrying the decoder state
+    (gathered along the surviving beams), never re-running a prefix. Finished hypotheses keep their
+    score and emit padding. Hypotheses are ranked by log-probability / ((5 + length) / 6) **
+    `length_penalty` (Wu et al. 2016); 0 ranks by log-probability alone.
+    """
+    k = int(beam_size)
+    batch = tf.shape(thought.pooled())[0]
+    thought = _expand_thought(thought, k)
+    state = decoder.initial_state(thought)
+    tokens = tf.fill([batch * k], BOS_ID)
+    # Only the first beam is alive at the start, so the first step does not pick K copies of one token.
+    scores = tf.tile(tf.concat([[0.0], tf.fill([k - 1], -1e9)], axis=0)[None, :], [batch, 1])
+    finished = tf.zeros([batch, k], dtype=tf.bool)
+    lengths = tf.zeros([batch, k], dtype=tf.int32)
+    sequences = tf.zeros([batch, k, 0], dtype=tf.int32)
+
+    def keep_going(i, tokens, state, scores, finished, lengths, sequences):
+        return tf.logical_and(i < max_len, tf.logical_not(tf.reduce_all(finished)))
+
+    def advance(i, tokens, state, scores, finished, lengths, sequences):
+        logits, state = decoder.step(tokens, state, thought)
+        log_probs = _never_padding_or_start(tf.nn.log_softmax(tf.cast(logits, tf.float32)))
+        vocab = tf.shape(log_probs)[-1]
+        log_probs = tf.reshape(log_probs, [batch, k, vocab])
+        # A finished hypothesis may only emit padding, at no cost.
+        only_pad = tf.where(tf.range(vocab) == PAD_ID, 0.0, -1e9)
+        log_probs = tf.where(finished[:, :, None], only_pad[None, None, :], log_probs)
+        candidates = tf.reshape(scores[:, :, None] + log_probs, [batch, k * vocab])
+        scores, flat = tf.math.top_k(candidates, k=k)
+        parents = flat // vocab
+        chosen = tf.cast(flat % vocab, tf.int32)
+        finished = tf.gather(finished, parents, batch_dims=1)
+        lengths = tf.gather(lengths, parents, batch_dims=1) + tf.cast(tf.logical_not(finished), tf.int32)
+        sequences = tf.concat([tf.gather(sequences, parents, batch_dims=1), chosen[:, :, None]], axis=2)
+        finished = tf.logical_or(finished, tf.equal(chosen, EOS_ID))
+        rows = tf.reshape(parents + tf.range(batch)[:, None] * k, [-1])
+        state = tf.nest.map_structure(lambda s: tf.gather(s, rows), state)
+        return i + 1, tf.reshape(chosen, [-1]), state, scores, finished, lengths, sequences
+
+    _, _, _, scores, _, lengths, sequences = tf.while_loop(
+        keep_going,
+        advance,
+        (tf.constant(0), tokens, state, scores, finished, lengths, sequences),
+        shape_invariants=(
+            tf.TensorShape([]),
+            tf.TensorShape([None]),
+            tf.nest.map_structure(lambda s: tf.TensorShape([None, *s.shape[1:]]), state),
+            tf.TensorShape([None, k]),
+            tf.TensorShape([None, k]),
+            tf.TensorShape([None, k]),
+            tf.TensorShape([None, k, None]),
+        ),
+    )
+    penalty = tf.pow((5.0 + tf.cast(lengths, tf.float32)) / 6.0, length_penalty)
+    best = tf.argmax(scores / penalty, axis=1, output_type=tf.int32)
+    return tf.gather(sequences, best, batch_dims=1), tf.gather(scores, best, batch_dims=1)
+
+
+def sequence_log_prob(decoder: LanguageDecoder, thought: Thought, ids: tf.Tensor) -> tf.Tensor:
+    """Log-probability [B] the decoder gives `ids` (as search returns them: no BOS, EOS then padding)."""
+    inputs = tf.concat([tf.fill([tf.shape(ids)[0], 1], BOS_ID), ids[:, :-1]], axis=1)
+    log_probs = tf.nn.log_softmax(tf.cast(decoder.teacher_forced(inputs, thought), tf.float32))
+    picked = tf.gather(log_probs, ids, batch_dims=2)
+    return tf.reduce_sum(tf.where(ids == PAD_ID, 0.0, picked), axis=1)

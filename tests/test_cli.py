@@ -125,3 +125,20 @@ def test_malformed_overrides_get_hydras_own_error(tmp_path, override, message):
 def test_the_package_imports_without_tensorflow():
     code = "import sys, plugmt; assert 'tensorflow' not in sys.modules; print(plugmt.__version__)"
     assert run(sys.executable, "-c", code).returncode == 0
+
+
+def test_translate_with_beam_search(run_store):
+    root, _ = run_store
+    result = run(
+        "plugmt-translate",
+        f"store={root / 'store'}",
+        "decoder=en",
+        "beam_size=3",
+        "length_penalty=0.6",
+        "3 janvier 2000",
+        "",
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.split("\n")) == 3 and result.stdout.endswith("\n\n")
+    bad = run("plugmt-translate", f"store={root / 'store'}", "decoder=en", "beam_size=0", "x")
+    assert bad.returncode == 2 and "beam_size=0: it must be 1 (greedy) or more" in bad.stderr

@@ -91,7 +91,13 @@ def _stage_eval(cfg: Any) -> None:
     from plugmt.workflows.translator import Translator
 
     store = _store(cfg)
-    translator = Translator(store, store.encoder(cfg.get("encoder_id")), bool(cfg.allow_foreign))
+    translator = Translator(
+        store,
+        store.encoder(cfg.get("encoder_id")),
+        bool(cfg.allow_foreign),
+        int(cfg.eval.beam_size),
+        float(cfg.eval.length_penalty),
+    )
     matrix = zero_shot_matrix(
         translator,
         load_corpus(cfg.data),
@@ -167,7 +173,13 @@ def translate(cfg: Any) -> None:
     if not lines:
         lines = [line.rstrip("\n") for line in sys.stdin]
     store = _store(cfg)
-    translator = Translator(store, store.encoder(cfg.get("encoder_id")), bool(cfg.allow_foreign))
+    translator = Translator(
+        store,
+        store.encoder(cfg.get("encoder_id")),
+        bool(cfg.allow_foreign),
+        int(cfg.beam_size),
+        float(cfg.length_penalty),
+    )
     plugged = translator.plug(str(cfg.decoder))
     outputs = plugged.pipeline(lines, int(cfg.batch_size))
     for source, output in zip(lines, outputs, strict=True):

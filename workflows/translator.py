@@ -11,22 +11,33 @@ import numpy as np
 import tensorflow as tf
 
 from plugmt.corpora.vocab import Vocab
-from plugmt.decoders.search import greedy_search
+from plugmt.decoders.search import beam_search, greedy_search
+from plugmt.errors import PlugmtError
 from plugmt.registry import Store, StoredModule
 
 
 class Pipeline:
-    """One encoder and one decoder with their vocabularies, compiled once for greedy decoding."""
+    """One encoder and one decoder with their vocabularies, compiled once for greedy or beam search."""
 
     def __init__(
-        self, encoder: Any, source_vocab: Vocab, decoder: Any, target_vocab: Vocab, max_len: int
+        self,
+        encoder: Any,
+        source_vocab: Vocab,
+        decoder: Any,
+        target_vocab: Vocab,
+        max_len: int,
+        beam_size: int = 1,
+        length_penalty: float = 0.0,
     ) -> None:
         self.source_vocab = source_vocab
         self.target_vocab = target_vocab
 
         @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
         def decode(ids: tf.Tensor) -> tf.Tensor:
-            return greedy_search(decoder, encoder.encode(ids), max_len)
+            thought = encoder.encode(ids)
+            if beam_size > 1:
+                return beam_search(decoder, thought, max_len, beam_size, length_penalty)[0]
+            return greedy_search(decoder, thought, max_len)
 
         self._decode = decode
 
@@ -64,10 +75,21 @@ class Translator:
     >>> translator.translate(["May 5, 2026"], decoder="es")
     """
 
-    def __init__(self, store: Store, encoder: StoredModule, allow_foreign: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        encoder: StoredModule,
+        allow_foreign: bool = False,
+        beam_size: int = 1,
+        length_penalty: float = 0.0,
+    ) -> None:
+        if beam_size < 1:
+            raise PlugmtError(f"beam_size={beam_size}: it must be 1 (greedy) or more")
         self.store = store
         self.encoder_module = encoder
         self.allow_foreign = allow_foreign
+        self.beam_size = int(beam_size)
+        self.length_penalty = float(length_penalty)
         self.encoder, self.source_vocab = store.load_encoder(encoder)
         self._plugged: dict[str, PluggedDecoder] = {}
 
