@@ -52,19 +52,20 @@ def load_corpus(settings: Mapping[str, Any]) -> Corpus:
     name = str(settings.get("name"))
     if name == "phrasebook":
         return _phrasebook(settings)
-    if name == "files":
-        return _files(settings)
-    raise PlugmtError(f"unknown corpus data.name={name!r}; available: phrasebook, files")
+    if name in ("files", "hub"):
+        return _parallel(name, settings)
+    raise PlugmtError(f"unknown corpus data.name={name!r}; available: phrasebook, files, hub")
 
 
-def _files(settings: Mapping[str, Any]) -> Corpus:
+def _parallel(name: str, settings: Mapping[str, Any]) -> Corpus:
     import datasets
 
     from plugmt.corpora.files import load_files
+    from plugmt.corpora.hub import load_hub
 
-    splits, languages = load_files(settings)
+    splits, languages = (load_files if name == "files" else load_hub)(settings)
     table = datasets.DatasetDict({s: datasets.Dataset.from_dict(columns) for s, columns in splits.items()})
-    return Corpus("files", table, languages)
+    return Corpus(name, table, languages)
 
 
 def _phrasebook(settings: Mapping[str, Any]) -> Corpus:

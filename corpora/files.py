@@ -85,6 +85,12 @@ def load_files(settings: Mapping[str, Any]) -> tuple[dict[str, dict[str, list[st
         if dropped:
             log.warning(f"{theirs}: skipped {dropped} line(s) empty in at least one language")
         splits[ours] = {lang: [columns[lang][i] for i in keep] for lang in wanted}
-        lengths = [sum(len(columns[lang][i]) for lang in wanted) // len(wanted) for i in keep]
-        splits[ours]["group"] = [f"len{min(n // GROUP_WIDTH, 8)}" for n in lengths]
+        splits[ours]["group"] = length_groups(splits[ours], wanted)
     return splits, wanted
+
+
+def length_groups(columns: Mapping[str, list[str]], languages: list[str]) -> list[str]:
+    """A length band per row (mean characters over its languages), so batches hold similar lengths."""
+    rows = len(columns[languages[0]]) if languages else 0
+    lengths = [sum(len(columns[lang][i]) for lang in languages) // len(languages) for i in range(rows)]
+    return [f"len{min(n // GROUP_WIDTH, 8)}" for n in lengths]

@@ -38,6 +38,7 @@ class TrainSettings:
     learning_rate: float = 0.01
     clip_norm: float = 5.0
     align_weight: float = 0.0
+    identity_pairs: bool = False
     log_every: int = 100
     eval_items: int = 200
     max_seconds: float | None = None
@@ -277,6 +278,10 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
     pairs = parse_pairs(cfg.data.pairs, corpus.languages, corpus.target_only)
     sources = sorted({s for s, _ in pairs})
     targets = sorted({t for _, t in pairs})
+    if settings.identity_pairs:
+        # x -> x for every language both read and written: each decoder also learns to read its own
+        # language's thoughts, not only the thoughts of the languages it translates from.
+        pairs = pairs + [(lang, lang) for lang in sources if lang in targets]
     source_vocab = _vocab(corpus, sources, cfg)
     target_vocabs = {t: _vocab(corpus, [t], cfg) for t in targets}
     encoder = build_encoder(cfg.encoder, source_vocab.size)
