@@ -97,7 +97,7 @@ def side_plugmt() -> dict:
     from plugmt.corpora.batches import MultiTargetBatches
     from plugmt.corpora.vocab import Vocab
     from plugmt.registry import build_decoder, build_encoder
-    from plugmt.workflows.training import Trainer, TrainSettings
+    from plugmt.workflows.trainer import Trainer, TrainSettings
     from plugmt.workflows.translator import Pipeline
 
     sources, targets = dates()

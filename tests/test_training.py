@@ -63,7 +63,7 @@ def test_steps_of_any_length_reuse_one_trace(compose, tmp_path):
     """A retracing guard: batches of different lengths and directions must not recompile the step."""
     from plugmt.corpora.batches import MultiTargetBatches
     from plugmt.registry import build_decoder, build_encoder
-    from plugmt.workflows.training import Trainer, train_settings
+    from plugmt.workflows.trainer import Trainer, train_settings
 
     cfg = compose()
     encoder = build_encoder({"name": "lstm", "units": 8, "embed_dim": 4}, vocab_size=12)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -14,201 +12,17 @@ import numpy as np
 import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
-from plugmt.corpora.batches import Batch, MultiTargetBatches
+from plugmt.corpora.batches import MultiTargetBatches
 from plugmt.corpora.corpus import Corpus, load_corpus
 from plugmt.corpora.pairs import Pair, pair_name, parse_pairs
 from plugmt.corpora.vocab import Vocab
-from plugmt.encoders.thought import Thought
 from plugmt.errors import PlugmtError
 from plugmt.registry import Store, StoredModule, build_decoder, build_encoder
 from plugmt.workflows.runtime import seed_everything
+from plugmt.workflows.trainer import TrainSettings, fit, train_settings
 from plugmt.workflows.translator import Pipeline
 
 log = logging.getLogger("plugmt.train")
-
-
-@dataclass
-class TrainSettings:
-    """`conf/train/*.yaml`, typed."""
-
-    mode: str = "joint"
-    epochs: float = 1.0
-    steps: int | None = None
-    batch_size: int = 256
-    learning_rate: float = 0.01
-    clip_norm: float = 5.0
-    align_weight: float = 0.0
-    identity_pairs: bool = False
-    log_every: int = 100
-    eval_items: int = 200
-    max_seconds: float | None = None
-
-
-def train_settings(cfg: DictConfig) -> TrainSettings:
-    from omegaconf.errors import OmegaConfBaseException
-
-    try:
-        merged = OmegaConf.merge(OmegaConf.structured(TrainSettings), cfg.train)
-    except OmegaConfBaseException as error:
-        raise PlugmtError(f"train settings: {error.msg} (key train.{error.full_key})") from None
-    return OmegaConf.to_object(merged)
-
-
-# --------------------------------------------------------------------------- the loop
-
-
-def _masked_cross_entropy(target: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-    mask = tf.cast(tf.not_equal(target, 0), logits.dtype)
-    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=logits)
-    return tf.reduce_sum(losses * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
-
-
-def alignment_loss(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
-    """Squared distance between thoughts of the same meanings, relative to their spread.
-
-    A plain MSE is minimised by collapsing every thought onto one point (and a decoder then reads
-    nothing): dividing by the batch variance makes collapse pointless, so only the language-specific
-    part of a thought is pulled away. 0 for identical thoughts; about 2 for unrelated ones.
-    """
-    both = tf.concat([a, b], axis=0)
-    spread = tf.reduce_mean(tf.math.reduce_variance(both, axis=0))
-    return tf.reduce_mean(tf.square(a - b)) / (spread + 1e-6)
-
-
-def _select(thought: Thought, index: tf.Tensor, sources: int) -> Thought:
-    """The thought of source `index` out of `sources` encoded side by side ([K*B, ...] rows)."""
-
-    def pick(x: tf.Tensor | None) -> tf.Tensor | None:
-        if x is None:
-            return None
-        stacked = tf.reshape(x, tf.concat([[sources, -1], tf.shape(x)[1:]], axis=0))
-        return tf.gather(stacked, index)
-
-    return Thought(
-        kind=thought.kind,
-        states=tuple(pick(s) for s in thought.states),
-        memory=pick(thought.memory),
-        mask=pick(thought.mask),
-    )
-
-
-class Trainer:
-    """One compiled update for an encoder and its decoders, whatever the batch's lengths.
-
-    Both source languages of a batch go through the encoder as one [K*B, S] pass; each decoder reads
-    the thought its direction needs; the losses add up, plus the alignment term when two sources are
-    read and the encoder is learning.
-    """
-
-    def __init__(
-        self,
-        encoder: Any,
-        decoders: Mapping[str, Any],
-        settings: TrainSettings,
-        train_encoder: bool,
-        sources: int,
-    ) -> None:
-        self.decoders = dict(decoders)
-
-        def adam() -> keras.optimizers.Optimizer:
-            return keras.optimizers.Adam(settings.learning_rate, global_clipnorm=settings.clip_norm)
-
-        optimizers = {lang: adam() for lang in self.decoders}
-        encoder_optimizer = adam() if train_encoder else None
-        # Slots built now, eagerly: variables created inside the first call would make TF trace twice.
-        for lang, decoder in self.decoders.items():
-            optimizers[lang].build(decoder.trainable_variables)
-        if encoder_optimizer is not None:
-            encoder_optimizer.build(encoder.trainable_variables)
-        align = train_encoder and settings.align_weight > 0 and sources > 1
-        ids = tf.TensorSpec([None, None], tf.int32)
-        per_decoder = tuple(ids for _ in self.decoders)
-        signature = [
-            tf.TensorSpec([sources, None, None], tf.int32),
-            per_decoder,
-            per_decoder,
-            tf.TensorSpec([len(self.decoders)], tf.int32),
-        ]
-
-        @tf.function(input_signature=signature)
-        def step(source, target_in, target_out, source_index):
-            with tf.GradientTape() as tape:
-                flat = tf.reshape(source, [-1, tf.shape(source)[2]])
-                thought = encoder.encode(flat, training=train_encoder)
-                losses = []
-                for i, decoder in enumerate(self.decoders.values()):
-                    read = _select(thought, source_index[i], sources)
-                    logits = decoder.teacher_forced(target_in[i], read, training=True)
-                    losses.append(_masked_cross_entropy(target_out[i], logits))
-                losses = tf.stack(losses)
-                alignment = tf.constant(0.0)
-                if align:
-                    # Same meanings, two languages: pull the two thoughts together so a decoder
-                    # cannot tell which language it reads (Arivazhagan et al. 2019).
-                    pooled = tf.reshape(thought.pooled(), [sources, tf.shape(source)[1], -1])
-                    alignment = alignment_loss(pooled[0], pooled[1])
-                total = tf.reduce_sum(losses) + settings.align_weight * alignment
-            groups = [(optimizers[lang], d.trainable_variables) for lang, d in self.decoders.items()]
-            if train_encoder:
-                groups.append((encoder_optimizer, encoder.trainable_variables))
-            grads = tape.gradient(total, [v for _, variables in groups for v in variables])
-            start = 0
-            for optimizer, variables in groups:
-                chunk = grads[start : start + len(variables)]
-                optimizer.apply_gradients(zip(chunk, variables, strict=True))
-                start += len(variables)
-            return losses, alignment
-
-        self.step = step
-
-    def __call__(self, batch: Batch) -> tuple[np.ndarray, float]:
-        losses, alignment = self.step(batch.sources, batch.target_in, batch.target_out, batch.source_index)
-        return losses.numpy(), float(alignment)
-
-
-def fit(
-    encoder: Any,
-    decoders: Mapping[str, Any],
-    batches: MultiTargetBatches,
-    steps: int,
-    settings: TrainSettings,
-    train_encoder: bool,
-    stage: str,
-) -> dict[str, Any]:
-    """Run `steps` updates (or until train.max_seconds), logging loss and throughput."""
-    trainer = Trainer(encoder, decoders, settings, train_encoder, 2 if batches.two_sources else 1)
-    started = time.perf_counter()
-    window_start, window_pairs, window_loss, window_align, window_steps = started, 0, 0.0, 0.0, 0
-    done, losses = 0, []
-    for done in range(1, steps + 1):
-        batch = next(batches)
-        step_losses, alignment = trainer(batch)
-        active = [i for i, d in enumerate(batches.decoders) if any(t == d for _, t in batch.directions)]
-        window_pairs += batch.sources.shape[1] * len(active)
-        window_loss += float(np.mean(step_losses[active]))
-        window_align += alignment
-        window_steps += 1
-        elapsed = time.perf_counter() - started
-        over_time = settings.max_seconds is not None and elapsed > settings.max_seconds
-        if done % settings.log_every == 0 or done == steps or over_time:
-            rate = window_pairs / max(time.perf_counter() - window_start, 1e-9)
-            losses.append(round(window_loss / window_steps, 4))
-            align_text = f" · align {window_align / window_steps:.4f}" if batches.two_sources else ""
-            log.info(
-                f"{stage} step {done}/{steps} · loss {losses[-1]:.4f}{align_text}"
-                f" · {rate:,.0f} pairs/s · {elapsed:.0f}s"
-            )
-            window_start, window_pairs, window_loss, window_align, window_steps = (
-                time.perf_counter(),
-                0,
-                0.0,
-                0.0,
-                0,
-            )
-        if over_time:
-            log.info(f"{stage}: stopping at step {done}, train.max_seconds={settings.max_seconds} reached")
-            break
-    return {"steps": done, "seconds": round(time.perf_counter() - started, 1), "loss": losses}
 
 
 # --------------------------------------------------------------------------- shared preparation
