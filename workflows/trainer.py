@@ -25,13 +25,13 @@ class TrainSettings:
     """`conf/train/*.yaml`, typed."""
 
     mode: str = "joint"
-    epochs: float = 1.0
+    epochs: float = 0.8
     steps: int | None = None
-    batch_size: int = 256
+    batch_size: int = 128
     learning_rate: float = 0.01
     clip_norm: float = 5.0
-    align_weight: float = 0.0
-    identity_pairs: bool = False
+    align_weight: float = 1.0
+    identity_pairs: bool = True
     log_every: int = 100
     eval_items: int = 200
     max_seconds: float | None = None
