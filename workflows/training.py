@@ -49,9 +49,10 @@ def _validate(
 
     rows = sample_rows(len(corpus.groups("valid")), items)
     scores = {}
+    column = {lang: corpus.texts("valid", lang) for lang in {lang for pair in pairs for lang in pair}}
     for src, tgt in pairs:
-        sources = [corpus.texts("valid", src)[i] for i in rows]
-        references = [corpus.texts("valid", tgt)[i] for i in rows]
+        sources = [column[src][i] for i in rows]
+        references = [column[tgt][i] for i in rows]
         hypotheses = pipelines[tgt](sources)
         scores[pair_name((src, tgt))] = round(
             float(np.mean([h == r for h, r in zip(hypotheses, references, strict=True)])), 4
