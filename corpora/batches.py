@@ -60,19 +60,17 @@ class MultiTargetBatches:
         self.batch_size = int(batch_size)
         self.rng = np.random.default_rng(seed)
         self.sources = sorted({s for s, _ in self.pairs})
+        self.reach = {s: {t for src, t in self.pairs if src == s} for s in self.sources}
         self.two_sources = two_sources and len(self.sources) > 1
         labels = np.asarray(groups)
         self.group_rows = [np.flatnonzero(labels == g) for g in sorted(set(labels.tolist()))]
         sizes = np.array([len(rows) for rows in self.group_rows], dtype=float)
         self.group_weights = sizes / sizes.sum()
 
-    def _reach(self, lang: str) -> set[str]:
-        return {t for s, t in self.pairs if s == lang}
-
     def _partner(self, primary: str) -> str:
         """The other source that reaches the most decoders the primary does not (ties: random)."""
         others = [s for s in self.sources if s != primary]
-        gains = [len(self._reach(s) - self._reach(primary)) for s in others]
+        gains = [len(self.reach[s] - self.reach[primary]) for s in others]
         best = [s for s, g in zip(others, gains, strict=True) if g == max(gains)]
         return best[self.rng.integers(len(best))]
 
@@ -80,7 +78,7 @@ class MultiTargetBatches:
         """decoder -> index of the source it reads in this batch (first source that reaches it)."""
         routes: dict[str, int] = {}
         for index, lang in enumerate(languages):
-            for target in self._reach(lang):
+            for target in self.reach[lang]:
                 routes.setdefault(target, index)
         return routes
 
@@ -88,10 +86,10 @@ class MultiTargetBatches:
         """Expected number of directions a batch trains (the primary is drawn per pair)."""
         total = 0.0
         for primary, _ in self.pairs:
-            reach = self._reach(primary)
+            reach = self.reach[primary]
             if self.two_sources:
                 others = [s for s in self.sources if s != primary]
-                reach = reach | max((self._reach(s) - reach for s in others), key=len)
+                reach = reach | max((self.reach[s] - reach for s in others), key=len)
             total += len(reach)
         return total / len(self.pairs)
 

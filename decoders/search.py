@@ -48,23 +48,6 @@ def greedy_search(decoder: LanguageDecoder, thought: Thought, max_len: int) -> t
     return tf.transpose(outputs.stack())
 
 
-def _repeat_rows(x: tf.Tensor, times: int) -> tf.Tensor:
-    """[B, ...] -> [B*times, ...], each row repeated `times` times in place."""
-    return tf.repeat(x, times, axis=0)
-
-
-def _expand_thought(thought: Thought, times: int) -> Thought:
-    def grow(x):
-        return None if x is None else _repeat_rows(x, times)
-
-    return Thought(
-        kind=thought.kind,
-        states=tuple(_repeat_rows(s, times) for s in thought.states),
-        memory=grow(thought.memory),
-        mask=grow(thought.mask),
-    )
-
-
 def beam_search(
     decoder: LanguageDecoder,
     thought: Thought,
@@ -81,7 +64,7 @@ def beam_search(
     """
     k = int(beam_size)
     batch = tf.shape(thought.pooled())[0]
-    thought = _expand_thought(thought, k)
+    thought = thought.map(lambda x: tf.repeat(x, k, axis=0))  # each sentence's rows, K times
     state = decoder.initial_state(thought)
     tokens = tf.fill([batch * k], BOS_ID)
     # Only the first beam is alive at the start, so the first step does not pick K copies of one token.

@@ -14,6 +14,7 @@ refuse a mismatch before any tensor flows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,15 @@ class Thought:
             raise ValueError(f"a {self.kind!r} thought needs memory [batch, positions, width]")
         if self.kind == "memory" and self.mask is None:
             raise ValueError("a 'memory' thought needs a padding mask [batch, positions]")
+
+    def map(self, fn: Callable[[tf.Tensor], tf.Tensor]) -> Thought:
+        """The same kind of thought with `fn` applied to every tensor it carries (e.g. to tile rows)."""
+        return Thought(
+            kind=self.kind,
+            states=tuple(fn(s) for s in self.states),
+            memory=None if self.memory is None else fn(self.memory),
+            mask=None if self.mask is None else fn(self.mask),
+        )
 
     def pooled(self) -> tf.Tensor:
         """One vector per sentence [B, D'], whatever the kind.

@@ -57,6 +57,15 @@ def _store(cfg: Any):
     return Store(store_path(cfg.get("store")))
 
 
+def _translator(cfg: Any, beam_size: int, length_penalty: float):
+    """The store's encoder named by `encoder_id` (default newest), decoding as configured."""
+    from plugmt.workflows.translator import Translator
+
+    return Translator.open(
+        _store(cfg), cfg.get("encoder_id"), bool(cfg.allow_foreign), int(beam_size), float(length_penalty)
+    )
+
+
 def _output_dir(configured: str | None) -> Path:
     from hydra.core.hydra_config import HydraConfig
 
@@ -88,16 +97,8 @@ def _stage_eval(cfg: Any) -> None:
     from plugmt.corpora.corpus import load_corpus
     from plugmt.workflows.evaluation import zero_shot_matrix
     from plugmt.workflows.report import write_report
-    from plugmt.workflows.translator import Translator
 
-    store = _store(cfg)
-    translator = Translator(
-        store,
-        store.encoder(cfg.get("encoder_id")),
-        bool(cfg.allow_foreign),
-        int(cfg.eval.beam_size),
-        float(cfg.eval.length_penalty),
-    )
+    translator = _translator(cfg, cfg.eval.beam_size, cfg.eval.length_penalty)
     matrix = zero_shot_matrix(
         translator,
         load_corpus(cfg.data),
@@ -165,21 +166,12 @@ def _split_text_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def translate(cfg: Any) -> None:
-    from plugmt.workflows.translator import Translator
-
     if cfg.decoder is None:
         raise PlugmtError("name the decoder to plug in: plugmt-translate decoder=<lang or id> ...")
     lines = list(cfg.text) + _TEXT_ARGS
     if not lines:
         lines = [line.rstrip("\n") for line in sys.stdin]
-    store = _store(cfg)
-    translator = Translator(
-        store,
-        store.encoder(cfg.get("encoder_id")),
-        bool(cfg.allow_foreign),
-        int(cfg.beam_size),
-        float(cfg.length_penalty),
-    )
+    translator = _translator(cfg, cfg.beam_size, cfg.length_penalty)
     plugged = translator.plug(str(cfg.decoder))
     outputs = plugged.pipeline(lines, int(cfg.batch_size))
     for source, output in zip(lines, outputs, strict=True):

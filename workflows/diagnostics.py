@@ -16,18 +16,23 @@ import tensorflow as tf
 from plugmt.corpora.vocab import Vocab
 
 
-def pooled_thoughts(encoder: Any, vocab: Vocab, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
-    """One pooled thought per text [N, D], computed in padded batches."""
+def pooled_thoughts(
+    encoder: Any, vocab: Vocab, texts: Mapping[str, Sequence[str]], batch_size: int = 256
+) -> dict[str, np.ndarray]:
+    """One pooled thought per text [N, D] for each language, through one compiled encoder call."""
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
     def encode(ids: tf.Tensor) -> tf.Tensor:
         return encoder.encode(ids).pooled()
 
-    chunks = [
-        encode(vocab.encode_padded(texts[start : start + batch_size])).numpy()
-        for start in range(0, len(texts), batch_size)
-    ]
-    return np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
+    def pool(items: Sequence[str]) -> np.ndarray:
+        chunks = [
+            encode(vocab.encode_padded(items[start : start + batch_size])).numpy()
+            for start in range(0, len(items), batch_size)
+        ]
+        return np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
+
+    return {lang: pool(items) for lang, items in texts.items()}
 
 
 def retrieval_scores(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
@@ -49,7 +54,7 @@ def thought_diagnostics(
     encoder: Any, vocab: Vocab, texts: Mapping[str, Sequence[str]]
 ) -> list[dict[str, Any]]:
     """retrieval_scores for every ordered pair of the languages in `texts` (aligned item lists)."""
-    thoughts = {lang: pooled_thoughts(encoder, vocab, items) for lang, items in texts.items()}
+    thoughts = pooled_thoughts(encoder, vocab, texts)
     return [
         {"src": a, "tgt": b, **retrieval_scores(thoughts[a], thoughts[b])}
         for a in thoughts

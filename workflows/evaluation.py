@@ -107,11 +107,11 @@ def zero_shot_matrix(
     if not names:
         raise PlugmtError(f"no decoder in the store fits encoder {encoder.id}; train one first")
     plugged = {name: translator.plug(name) for name in names}
-    for src in sources:
-        corpus.texts(split, src)  # a clear error for a language the corpus lacks
     rows = sample_rows(len(corpus.groups(split)), max_items)
+    # Sources must be in the corpus (texts() says so in words); a decoder language it lacks is skipped.
+    needed = set(sources) | {p.lang for p in plugged.values() if p.lang in corpus.languages}
     texts = {}
-    for lang in corpus.languages:
+    for lang in sorted(needed):
         column = corpus.texts(split, lang)
         texts[lang] = [column[i] for i in rows]
     by_lang = {p.lang: p for p in plugged.values()}

@@ -71,18 +71,10 @@ def alignment_loss(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
 def _select(thought: Thought, index: tf.Tensor, sources: int) -> Thought:
     """The thought of source `index` out of `sources` encoded side by side ([K*B, ...] rows)."""
 
-    def pick(x: tf.Tensor | None) -> tf.Tensor | None:
-        if x is None:
-            return None
-        stacked = tf.reshape(x, tf.concat([[sources, -1], tf.shape(x)[1:]], axis=0))
-        return tf.gather(stacked, index)
+    def pick(x: tf.Tensor) -> tf.Tensor:
+        return tf.gather(tf.reshape(x, tf.concat([[sources, -1], tf.shape(x)[1:]], axis=0)), index)
 
-    return Thought(
-        kind=thought.kind,
-        states=tuple(pick(s) for s in thought.states),
-        memory=pick(thought.memory),
-        mask=pick(thought.mask),
-    )
+    return thought.map(pick)
 
 
 class Trainer:
@@ -159,6 +151,26 @@ class Trainer:
         return losses.numpy(), float(alignment)
 
 
+@dataclass
+class _Window:
+    """Loss, alignment and throughput since the last progress line."""
+
+    started: float
+    pairs: int = 0
+    loss: float = 0.0
+    alignment: float = 0.0
+    steps: int = 0
+
+    def add(self, pairs: int, loss: float, alignment: float) -> None:
+        self.pairs += pairs
+        self.loss += loss
+        self.alignment += alignment
+        self.steps += 1
+
+    def rate(self) -> float:
+        return self.pairs / max(time.perf_counter() - self.started, 1e-9)
+
+
 def fit(
     encoder: Any,
     decoders: Mapping[str, Any],
@@ -171,33 +183,23 @@ def fit(
     """Run `steps` updates (or until train.max_seconds), logging loss and throughput."""
     trainer = Trainer(encoder, decoders, settings, train_encoder, 2 if batches.two_sources else 1)
     started = time.perf_counter()
-    window_start, window_pairs, window_loss, window_align, window_steps = started, 0, 0.0, 0.0, 0
+    window = _Window(started)
     done, losses = 0, []
     for done in range(1, steps + 1):
         batch = next(batches)
         step_losses, alignment = trainer(batch)
-        active = [i for i, d in enumerate(batches.decoders) if any(t == d for _, t in batch.directions)]
-        window_pairs += batch.sources.shape[1] * len(active)
-        window_loss += float(np.mean(step_losses[active]))
-        window_align += alignment
-        window_steps += 1
+        active = [batches.decoders.index(target) for _, target in batch.directions]
+        window.add(batch.sources.shape[1] * len(active), float(np.mean(step_losses[active])), alignment)
         elapsed = time.perf_counter() - started
         over_time = settings.max_seconds is not None and elapsed > settings.max_seconds
         if done % settings.log_every == 0 or done == steps or over_time:
-            rate = window_pairs / max(time.perf_counter() - window_start, 1e-9)
-            losses.append(round(window_loss / window_steps, 4))
-            align_text = f" · align {window_align / window_steps:.4f}" if batches.two_sources else ""
+            losses.append(round(window.loss / window.steps, 4))
+            align_text = f" · align {window.alignment / window.steps:.4f}" if batches.two_sources else ""
             log.info(
                 f"{stage} step {done}/{steps} · loss {losses[-1]:.4f}{align_text}"
-                f" · {rate:,.0f} pairs/s · {elapsed:.0f}s"
+                f" · {window.rate():,.0f} pairs/s · {elapsed:.0f}s"
             )
-            window_start, window_pairs, window_loss, window_align, window_steps = (
-                time.perf_counter(),
-                0,
-                0.0,
-                0.0,
-                0,
-            )
+            window = _Window(time.perf_counter())
         if over_time:
             log.info(f"{stage}: stopping at step {done}, train.max_seconds={settings.max_seconds} reached")
             break

@@ -43,21 +43,65 @@ def _max_len(target_ids: np.ndarray) -> int:
 
 def _validate(
     corpus: Corpus, pipelines: Mapping[str, Pipeline], pairs: Sequence[Pair], items: int
-) -> dict[str, float]:
-    """Exact match on the validation split for each trained direction."""
+) -> dict[Pair, float]:
+    """Exact match on a fixed sample of the validation split for each trained direction."""
     from plugmt.workflows.evaluation import sample_rows
 
     rows = sample_rows(len(corpus.groups("valid")), items)
-    scores = {}
     column = {lang: corpus.texts("valid", lang) for lang in {lang for pair in pairs for lang in pair}}
+    scores = {}
     for src, tgt in pairs:
-        sources = [column[src][i] for i in rows]
+        hypotheses = pipelines[tgt]([column[src][i] for i in rows])
         references = [column[tgt][i] for i in rows]
-        hypotheses = pipelines[tgt](sources)
-        scores[pair_name((src, tgt))] = round(
+        scores[src, tgt] = round(
             float(np.mean([h == r for h, r in zip(hypotheses, references, strict=True)])), 4
         )
     return scores
+
+
+def _fit_and_validate(
+    cfg: DictConfig,
+    settings: TrainSettings,
+    corpus: Corpus,
+    pairs: Sequence[Pair],
+    encoder: Any,
+    source_vocab: Vocab,
+    decoders: Mapping[str, Any],
+    target_vocabs: Mapping[str, Vocab],
+    train_encoder: bool,
+    stage: str,
+    description: str,
+) -> tuple[dict[str, Any], dict[Pair, float], dict[str, int]]:
+    """What both stages do once their modules exist: tokenise once, train, validate.
+
+    Returns the training history, validation exact match per direction, and each decoder's
+    decoding length limit.
+    """
+    sources = sorted({s for s, _ in pairs})
+    source_ids = {s: source_vocab.encode_padded(corpus.texts("train", s)) for s in sources}
+    target_ids = {t: target_vocabs[t].encode_padded(corpus.texts("train", t), add_eos=True) for t in decoders}
+    batches = MultiTargetBatches(
+        source_ids,
+        target_ids,
+        corpus.groups("train"),
+        pairs,
+        list(decoders),
+        settings.batch_size,
+        cfg.seed,
+        two_sources=train_encoder,
+    )
+    steps = _steps(settings, len(corpus.groups("train")), pairs, batches)
+    log.info(f"{stage}: {description}; {steps} steps of {settings.batch_size}")
+    history = fit(encoder, decoders, batches, steps, settings, train_encoder, stage)
+    max_lens = {t: _max_len(target_ids[t]) for t in decoders}
+    pipelines = {
+        t: Pipeline(encoder, source_vocab, d, target_vocabs[t], max_lens[t]) for t, d in decoders.items()
+    }
+    return history, _validate(corpus, pipelines, pairs, settings.eval_items), max_lens
+
+
+def _summary(validation: Mapping[Pair, float]) -> str:
+    return ", ".join(f"{pair_name(p)} {v:.3f}" for p, v in validation.items())
 
 
 def _vocab(corpus: Corpus, langs: Sequence[str], cfg: DictConfig) -> Vocab:
@@ -104,29 +148,20 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
         t: build_decoder({**cfg.decoder, "lang": t}, target_vocabs[t].size, encoder.thought_spec())
         for t in targets
     }
-    source_ids = {s: source_vocab.encode_padded(corpus.texts("train", s)) for s in sources}
-    target_ids = {t: target_vocabs[t].encode_padded(corpus.texts("train", t), add_eos=True) for t in targets}
-    batches = MultiTargetBatches(
-        source_ids,
-        target_ids,
-        corpus.groups("train"),
+    history, validation, max_lens = _fit_and_validate(
+        cfg,
+        settings,
+        corpus,
         pairs,
-        targets,
-        settings.batch_size,
-        cfg.seed,
-        two_sources=True,
+        encoder,
+        source_vocab,
+        decoders,
+        target_vocabs,
+        train_encoder=True,
+        stage="joint",
+        description=f"encoder {cfg.encoder.name} over {', '.join(sources)}; decoders "
+        f"{', '.join(targets)}; {len(pairs)} directions",
     )
-    steps = _steps(settings, len(corpus.groups("train")), pairs, batches)
-    log.info(
-        f"joint: encoder {cfg.encoder.name} over {', '.join(sources)}; decoders {', '.join(targets)}; "
-        f"{len(pairs)} directions; {steps} steps of {settings.batch_size}"
-    )
-    history = fit(encoder, decoders, batches, steps, settings, train_encoder=True, stage="joint")
-    max_lens = {t: _max_len(target_ids[t]) for t in targets}
-    pipelines = {
-        t: Pipeline(encoder, source_vocab, decoders[t], target_vocabs[t], max_lens[t]) for t in targets
-    }
-    validation = _validate(corpus, pipelines, pairs, settings.eval_items)
     encoder_module = store.save_encoder(
         encoder, source_vocab, {**_record(cfg, "joint", pairs, history), "languages": sources}
     )
@@ -137,11 +172,13 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
         record.update(
             lang=t,
             max_len=max_lens[t],
-            metrics={"valid_exact": {k: v for k, v in validation.items() if k.endswith(f"-{t}")}},
+            metrics={"valid_exact": {pair_name(p): validation[p] for p in own_pairs}},
         )
         decoder_modules.append(store.save_decoder(decoders[t], target_vocabs[t], encoder_module, record))
-    summary = ", ".join(f"{k} {v:.3f}" for k, v in validation.items())
-    log.info(f"joint done in {history['seconds']}s: encoder {encoder_module.id}; valid exact {summary}")
+    log.info(
+        f"joint done in {history['seconds']}s: encoder {encoder_module.id}; "
+        f"valid exact {_summary(validation)}"
+    )
     return encoder_module, decoder_modules
 
 
@@ -176,31 +213,26 @@ def train_plugin(
     encoder.trainable = False  # and its variables are left out of every gradient
     target_vocab = _vocab(corpus, [lang], cfg)
     decoder = build_decoder({**cfg.decoder, "lang": lang}, target_vocab.size, encoder.thought_spec())
-    sources = sorted({s for s, _ in pairs})
-    source_ids = {s: source_vocab.encode_padded(corpus.texts("train", s)) for s in sources}
-    target_ids = {lang: target_vocab.encode_padded(corpus.texts("train", lang), add_eos=True)}
-    batches = MultiTargetBatches(
-        source_ids,
-        target_ids,
-        corpus.groups("train"),
+    history, validation, max_lens = _fit_and_validate(
+        cfg,
+        settings,
+        corpus,
         pairs,
-        [lang],
-        settings.batch_size,
-        cfg.seed,
-        two_sources=False,
+        encoder,
+        source_vocab,
+        {lang: decoder},
+        {lang: target_vocab},
+        train_encoder=False,
+        stage="plugin",
+        description=f"new {lang} decoder on {', '.join(map(pair_name, pairs))} against frozen "
+        f"encoder {encoder_module.id}",
     )
-    steps = _steps(settings, len(corpus.groups("train")), pairs, batches)
-    log.info(
-        f"plugin: new {lang} decoder on {', '.join(map(pair_name, pairs))} against frozen encoder "
-        f"{encoder_module.id}; {steps} steps of {settings.batch_size}"
-    )
-    history = fit(encoder, {lang: decoder}, batches, steps, settings, train_encoder=False, stage="plugin")
-    max_len = _max_len(target_ids[lang])
-    pipeline = Pipeline(encoder, source_vocab, decoder, target_vocab, max_len)
-    validation = _validate(corpus, {lang: pipeline}, pairs, settings.eval_items)
     record = _record(cfg, "plugin", pairs, history)
-    record.update(lang=lang, max_len=max_len, metrics={"valid_exact": validation})
+    record.update(
+        lang=lang,
+        max_len=max_lens[lang],
+        metrics={"valid_exact": {pair_name(p): v for p, v in validation.items()}},
+    )
     module = store.save_decoder(decoder, target_vocab, encoder_module, record)
-    summary = ", ".join(f"{k} {v:.3f}" for k, v in validation.items())
-    log.info(f"plugin done in {history['seconds']}s: decoder {module.id}; valid exact {summary}")
+    log.info(f"plugin done in {history['seconds']}s: decoder {module.id}; valid exact {_summary(validation)}")
     return module

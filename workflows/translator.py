@@ -99,10 +99,12 @@ class Translator:
         store: str | Path | Store = "store",
         encoder: str | None = None,
         allow_foreign: bool = False,
+        beam_size: int = 1,
+        length_penalty: float = 0.0,
     ) -> Translator:
         """The named (or newest) encoder of a store."""
         store = store if isinstance(store, Store) else Store(store)
-        return cls(store, store.encoder(encoder), allow_foreign)
+        return cls(store, store.encoder(encoder), allow_foreign, beam_size, length_penalty)
 
     def plug(self, name: str) -> PluggedDecoder:
         """The decoder `name` (a language or a decoder id), loaded once and kept."""
