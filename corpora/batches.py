@@ -17,6 +17,7 @@ import numpy as np
 
 from plugmt.corpora.pairs import Pair
 from plugmt.corpora.vocab import BOS_ID
+from plugmt.errors import PlugmtError
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,14 @@ class MultiTargetBatches:
 
     `source_ids[lang]` and `target_ids[lang]` rows align with the corpus rows; `decoders` fixes the
     order of the per-decoder fields; `two_sources` lets a batch read a partner language.
+
+    Batch *i* is a pure function of (seed, i): the stream's whole state is its `position`, so a
+    resumed run continues exactly where it stopped, and batches can be made ahead (prefetched)
+    without changing which batches a run sees.
+
+    Groups (phrasebook families, or length bands of a file corpus) are drawn with probability
+    proportional to size**(1/temperature): 1 samples by size, larger values flatten toward uniform
+    (Arivazhagan et al. 2019 use T=5 across languages), so small families are not drowned out.
     """
 
     def __init__(
@@ -52,27 +61,41 @@ class MultiTargetBatches:
         batch_size: int,
         seed: int,
         two_sources: bool,
+        temperature: float = 1.0,
     ) -> None:
         self.source_ids = source_ids
         self.target_ids = target_ids
         self.pairs = list(pairs)
         self.decoders = list(decoders)
         self.batch_size = int(batch_size)
-        self.rng = np.random.default_rng(seed)
+        self.seed = int(seed)
+        self.position = 0
+        if not temperature > 0:
+            raise PlugmtError(f"train.temperature={temperature} must be positive (1 = by size)")
         self.sources = sorted({s for s, _ in self.pairs})
         self.reach = {s: {t for src, t in self.pairs if src == s} for s in self.sources}
         self.two_sources = two_sources and len(self.sources) > 1
         labels = np.asarray(groups)
         self.group_rows = [np.flatnonzero(labels == g) for g in sorted(set(labels.tolist()))]
         sizes = np.array([len(rows) for rows in self.group_rows], dtype=float)
-        self.group_weights = sizes / sizes.sum()
+        scaled = sizes ** (1.0 / temperature)
+        self.group_weights = scaled / scaled.sum()
 
-    def _partner(self, primary: str) -> str:
+    def state(self) -> dict[str, int]:
+        """Everything needed to continue the stream (JSON-able)."""
+        return {"seed": self.seed, "position": self.position}
+
+    def restore(self, state: dict[str, int]) -> None:
+        if int(state["seed"]) != self.seed:
+            raise PlugmtError(f"cannot resume a batch stream of seed {state['seed']} with seed {self.seed}")
+        self.position = int(state["position"])
+
+    def _partner(self, primary: str, rng: np.random.Generator) -> str:
         """The other source that reaches the most decoders the primary does not (ties: random)."""
         others = [s for s in self.sources if s != primary]
         gains = [len(self.reach[s] - self.reach[primary]) for s in others]
         best = [s for s, g in zip(others, gains, strict=True) if g == max(gains)]
-        return best[self.rng.integers(len(best))]
+        return best[rng.integers(len(best))]
 
     def _routes(self, languages: Sequence[str]) -> dict[str, int]:
         """decoder -> index of the source it reads in this batch (first source that reaches it)."""
@@ -97,10 +120,17 @@ class MultiTargetBatches:
         return self
 
     def __next__(self) -> Batch:
-        primary = self.pairs[self.rng.integers(len(self.pairs))][0]
-        languages = (primary, self._partner(primary)) if self.two_sources else (primary,)
-        rows = self.group_rows[self.rng.choice(len(self.group_rows), p=self.group_weights)]
-        chosen = self.rng.choice(rows, size=self.batch_size, replace=len(rows) < self.batch_size)
+        batch = self.batch(self.position)
+        self.position += 1
+        return batch
+
+    def batch(self, index: int) -> Batch:
+        """The stream's batch number `index`."""
+        rng = np.random.default_rng([self.seed, index])
+        primary = self.pairs[rng.integers(len(self.pairs))][0]
+        languages = (primary, self._partner(primary, rng)) if self.two_sources else (primary,)
+        rows = self.group_rows[rng.choice(len(self.group_rows), p=self.group_weights)]
+        chosen = rng.choice(rows, size=self.batch_size, replace=len(rows) < self.batch_size)
         read = [_trim(self.source_ids[lang][chosen]) for lang in languages]
         sources = np.zeros((len(read), len(chosen), max(r.shape[1] for r in read)), dtype=np.int32)
         for k, ids in enumerate(read):

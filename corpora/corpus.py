@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from plugmt.corpora.vocab import cache_root
 from plugmt.errors import PlugmtError
 
 SPLITS = ("train", "valid", "test")
@@ -88,8 +89,8 @@ def _phrasebook(settings: Mapping[str, Any]) -> Corpus:
         },
         sort_keys=True,
     )
-    cache_root = Path(os.path.expanduser(str(settings.get("cache_dir") or "~/.cache/plugmt")))
-    folder = cache_root / f"phrasebook-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    folder = cache_root(settings.get("cache_dir")) / f"phrasebook-{digest}"
     datasets.disable_progress_bars()
     if not (folder / "corpus.json").is_file():
         _build_phrasebook(folder, spec, key)

@@ -58,3 +58,36 @@ def test_the_same_seed_draws_the_same_batches():
         x, y = next(a), next(b)
         np.testing.assert_array_equal(x.sources, y.sources)
         assert x.directions == y.directions
+
+
+def _same(a, b) -> bool:
+    arrays = zip((a.sources, *a.target_out), (b.sources, *b.target_out), strict=True)
+    return a.languages == b.languages and all(np.array_equal(x, y) for x, y in arrays)
+
+
+def test_the_stream_resumes_exactly_from_its_state():
+    straight = make(seed=3)
+    seen = [next(straight) for _ in range(7)]
+    interrupted = make(seed=3)
+    for _ in range(4):
+        next(interrupted)
+    resumed = make(seed=3)
+    resumed.restore(interrupted.state())
+    assert all(_same(next(resumed), batch) for batch in seen[4:])
+    assert not _same(next(make(seed=4)), seen[0])
+
+
+def test_temperature_flattens_group_sampling_toward_uniform():
+    source = {"en": ids(100, 4, 5)[:, :-1], "fr": ids(100, 4, 6)[:, :-1]}
+    target = {lang: ids(100, 4, 7) for lang in ("en", "fr")}
+    groups = ["big"] * 90 + ["small"] * 10
+
+    def weights(temperature: float) -> list[float]:
+        batches = MultiTargetBatches(
+            source, target, groups, [("en", "fr")], ["fr"], 8, 0, False, temperature=temperature
+        )
+        return [round(w, 3) for w in batches.group_weights]
+
+    assert weights(1.0) == [0.9, 0.1]
+    assert weights(1000.0)[1] > 0.49  # practically uniform
+    assert 0.1 < weights(5.0)[1] < 0.5

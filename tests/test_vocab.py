@@ -25,3 +25,29 @@ def test_padded_encoding_is_as_wide_as_the_longest_row():
     padded = vocab.encode_padded(["a", "abc"], add_eos=True)
     assert padded.shape == (2, 4)
     assert padded[0, 1] == EOS_ID and padded[0, 2] == 0
+
+
+def test_a_vocabulary_larger_than_the_text_supports_says_what_to_set():
+    import pytest
+
+    from plugmt.errors import PlugmtError
+
+    with pytest.raises(PlugmtError, match=r"data.vocab_size=500 .* set data.vocab_size<=\d+"):
+        Vocab.train(["hello world", "foo bar baz"] * 10, "unigram", 500)
+
+
+def test_a_vocabulary_is_trained_once_per_text_and_settings(tmp_path, monkeypatch):
+    calls = []
+    real = Vocab.train.__func__
+
+    def counting(cls, texts, model_type="char", size=8000):
+        calls.append(model_type)
+        return real(cls, texts, model_type, size)
+
+    monkeypatch.setattr(Vocab, "train", classmethod(counting))
+    first = Vocab.cached(["abc", "abd"], "char", 100, tmp_path)
+    again = Vocab.cached(["abc", "abd"], "char", 100, tmp_path)
+    other = Vocab.cached(["abc", "xyz"], "char", 100, tmp_path)
+    assert calls == ["char", "char"]  # the second call read the cache; other text trains anew
+    assert again.model_bytes == first.model_bytes and other.size > first.size
+    assert not [p for p in (tmp_path / "vocab").iterdir() if p.name.startswith(".")]

@@ -32,6 +32,7 @@ class TrainSettings:
     clip_norm: float = 5.0
     align_weight: float = 1.0
     identity_pairs: bool = True
+    temperature: float = 1.0
     log_every: int = 100
     eval_items: int = 200
     max_seconds: float | None = None

@@ -89,6 +89,7 @@ def _fit_and_validate(
         settings.batch_size,
         cfg.seed,
         two_sources=train_encoder,
+        temperature=settings.temperature,
     )
     steps = _steps(settings, len(corpus.groups("train")), pairs, batches)
     log.info(f"{stage}: {description}; {steps} steps of {settings.batch_size}")
@@ -106,7 +107,7 @@ def _summary(validation: Mapping[Pair, float]) -> str:
 
 def _vocab(corpus: Corpus, langs: Sequence[str], cfg: DictConfig) -> Vocab:
     texts = [t for lang in langs for t in corpus.texts("train", lang)]
-    return Vocab.train(texts, str(cfg.data.vocab_type), int(cfg.data.vocab_size))
+    return Vocab.cached(texts, str(cfg.data.vocab_type), int(cfg.data.vocab_size), cfg.data.get("cache_dir"))
 
 
 def _record(cfg: DictConfig, stage: str, pairs: Sequence[Pair], history: Mapping[str, Any]) -> dict:
