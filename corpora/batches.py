@@ -30,10 +30,17 @@ class Batch:
     directions: tuple[Pair, ...]  # the directions this batch trains
 
 
-def _trim(ids: np.ndarray) -> np.ndarray:
-    """Drop padding columns: a batch is only as wide as its longest row."""
+def _trim(ids: np.ndarray, multiple: int = 1) -> np.ndarray:
+    """Drop padding columns: a batch is only as wide as its longest row, rounded up to `multiple`.
+
+    Rounding bounds the number of distinct batch shapes, which XLA compiles one program for each.
+    """
     used = np.flatnonzero(ids.any(axis=0))
-    return ids[:, : (used[-1] + 1 if used.size else 1)]
+    width = used[-1] + 1 if used.size else 1
+    width = -(-width // multiple) * multiple
+    if width > ids.shape[1]:
+        return np.pad(ids, [(0, 0), (0, width - ids.shape[1])])
+    return ids[:, :width]
 
 
 class MultiTargetBatches:
@@ -62,6 +69,7 @@ class MultiTargetBatches:
         seed: int,
         two_sources: bool,
         temperature: float = 1.0,
+        length_multiple: int = 1,
     ) -> None:
         self.source_ids = source_ids
         self.target_ids = target_ids
@@ -70,6 +78,7 @@ class MultiTargetBatches:
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.position = 0
+        self.length_multiple = int(length_multiple)
         if not temperature > 0:
             raise PlugmtError(f"train.temperature={temperature} must be positive (1 = by size)")
         self.sources = sorted({s for s, _ in self.pairs})
@@ -131,7 +140,7 @@ class MultiTargetBatches:
         languages = (primary, self._partner(primary, rng)) if self.two_sources else (primary,)
         rows = self.group_rows[rng.choice(len(self.group_rows), p=self.group_weights)]
         chosen = rng.choice(rows, size=self.batch_size, replace=len(rows) < self.batch_size)
-        read = [_trim(self.source_ids[lang][chosen]) for lang in languages]
+        read = [_trim(self.source_ids[lang][chosen], self.length_multiple) for lang in languages]
         sources = np.zeros((len(read), len(chosen), max(r.shape[1] for r in read)), dtype=np.int32)
         for k, ids in enumerate(read):
             sources[k, :, : ids.shape[1]] = ids
@@ -139,7 +148,7 @@ class MultiTargetBatches:
         target_in, target_out, index, directions = [], [], [], []
         for decoder in self.decoders:
             if decoder in routes:
-                out = _trim(self.target_ids[decoder][chosen])
+                out = _trim(self.target_ids[decoder][chosen], self.length_multiple)
                 bos = np.full((len(chosen), 1), BOS_ID, dtype=np.int32)
                 target_in.append(np.concatenate([bos, out[:, :-1]], axis=1))
                 target_out.append(out)

@@ -33,6 +33,7 @@ class TrainSettings:
     align_weight: float = 1.0
     identity_pairs: bool = True
     temperature: float = 1.0
+    jit_compile: bool = False
     log_every: int = 100
     eval_items: int = 200
     max_seconds: float | None = None
@@ -116,7 +117,7 @@ class Trainer:
             tf.TensorSpec([len(self.decoders)], tf.int32),
         ]
 
-        @tf.function(input_signature=signature)
+        @tf.function(input_signature=signature, jit_compile=settings.jit_compile)
         def step(source, target_in, target_out, source_index):
             with tf.GradientTape() as tape:
                 flat = tf.reshape(source, [-1, tf.shape(source)[2]])

@@ -90,6 +90,8 @@ def _fit_and_validate(
         cfg.seed,
         two_sources=train_encoder,
         temperature=settings.temperature,
+        # XLA compiles a program per shape: round lengths so few shapes exist.
+        length_multiple=8 if settings.jit_compile else 1,
     )
     steps = _steps(settings, len(corpus.groups("train")), pairs, batches)
     log.info(f"{stage}: {description}; {steps} steps of {settings.batch_size}")
