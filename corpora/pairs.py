@@ -16,9 +16,29 @@ def pair_name(pair: Pair) -> str:
 
 
 def parse_pairs(
-    spec: str | Iterable[str], languages: Sequence[str], target_only: Sequence[str] = ()
+    spec: str | Iterable[str],
+    languages: Sequence[str],
+    target_only: Sequence[str] = (),
+    zero_shot: Iterable[str] = (),
 ) -> list[Pair]:
-    """`[en-fr, fr-en]`, `english_centric` (en<->every other language) or `all`, checked."""
+    """`[en-fr, fr-en]`, `english_centric` (en<->every other language) or `all`, checked, less
+    the directions named in `zero_shot` (`data.zero_shot=[de-fr,fr-de]`): an experiment can say
+    "all but these", and the held-out cells are then exactly the ones it names."""
+    pairs = _parse(spec, languages, target_only)
+    held_out = _parse(list(zero_shot), languages, target_only) if zero_shot else []
+    for pair in held_out:
+        if pair not in pairs:
+            raise PlugmtError(
+                f"data.zero_shot entry {pair_name(pair)} is not among the directions of data.pairs, "
+                "so it would be zero-shot anyway; remove it"
+            )
+    kept = [p for p in pairs if p not in held_out]
+    if not kept:
+        raise PlugmtError("data.zero_shot holds out every direction of data.pairs; nothing is left to train")
+    return kept
+
+
+def _parse(spec: str | Iterable[str], languages: Sequence[str], target_only: Sequence[str]) -> list[Pair]:
     sources = [lang for lang in languages if lang not in target_only]
     if isinstance(spec, str):
         if spec == "english_centric":

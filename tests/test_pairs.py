@@ -43,3 +43,17 @@ def test_pivot_takes_the_fewest_hops_through_trained_directions():
 def test_pivot_breaks_ties_alphabetically():
     edges = [("a", "x"), ("a", "b"), ("b", "z"), ("x", "z")]
     assert pivot_path("a", "z", edges) == ["a", "b", "z"]
+
+
+def test_zero_shot_holds_directions_out_of_the_training_set():
+    pairs = parse_pairs("all", ["en", "de", "fr"], zero_shot=["de-fr", "fr-de"])
+    assert ("de", "fr") not in pairs and ("fr", "de") not in pairs and len(pairs) == 4
+
+
+@pytest.mark.parametrize(
+    ("zero_shot", "message"),
+    [(["de-fr"], "not among the directions"), (["en-de", "de-en"], "nothing is left")],
+)
+def test_zero_shot_mistakes_are_explained(zero_shot, message):
+    with pytest.raises(PlugmtError, match=message):
+        parse_pairs(["en-de", "de-en"], ["en", "de", "fr"], zero_shot=zero_shot)

@@ -137,7 +137,7 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
     settings = train_settings(cfg)
     seed_everything(cfg.seed)
     corpus = load_corpus(cfg.data)
-    pairs = parse_pairs(cfg.data.pairs, corpus.languages, corpus.target_only)
+    pairs = parse_pairs(cfg.data.pairs, corpus.languages, corpus.target_only, cfg.data.get("zero_shot") or ())
     sources = sorted({s for s, _ in pairs})
     targets = sorted({t for _, t in pairs})
     if settings.identity_pairs:
