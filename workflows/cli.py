@@ -57,12 +57,20 @@ def _store(cfg: Any):
     return Store(store_path(cfg.get("store")))
 
 
-def _translator(cfg: Any, beam_size: int, length_penalty: float):
+def _translator(
+    cfg: Any, beam_size: int, length_penalty: float, adapter: str | None = None, adapter_texts: Any = ()
+):
     """The store's encoder named by `encoder_id` (default newest), decoding as configured."""
     from plugmt.workflows.translator import Translator
 
     return Translator.open(
-        _store(cfg), cfg.get("encoder_id"), bool(cfg.allow_foreign), int(beam_size), float(length_penalty)
+        _store(cfg),
+        cfg.get("encoder_id"),
+        bool(cfg.allow_foreign),
+        int(beam_size),
+        float(length_penalty),
+        adapter,
+        adapter_texts,
     )
 
 
@@ -95,13 +103,21 @@ def _stage_plugin(cfg: Any) -> None:
 
 def _stage_eval(cfg: Any) -> None:
     from plugmt.corpora.corpus import load_corpus
-    from plugmt.workflows.evaluation import zero_shot_matrix
+    from plugmt.workflows.evaluation import adapter_sample, zero_shot_matrix
     from plugmt.workflows.report import write_report
 
-    translator = _translator(cfg, cfg.eval.beam_size, cfg.eval.length_penalty)
+    corpus = load_corpus(cfg.data)
+    adapter, adapter_texts = cfg.eval.get("adapter"), []
+    if adapter:
+        if not cfg.allow_foreign:
+            raise PlugmtError("eval.adapter maps thoughts for foreign decoders; add allow_foreign=true")
+        adapter_texts = adapter_sample(
+            corpus, _store(cfg).encoder(cfg.get("encoder_id")), cfg.eval.adapter_items
+        )
+    translator = _translator(cfg, cfg.eval.beam_size, cfg.eval.length_penalty, adapter, adapter_texts)
     matrix = zero_shot_matrix(
         translator,
-        load_corpus(cfg.data),
+        corpus,
         sources=cfg.eval.sources,
         decoders=cfg.eval.decoders,
         split=cfg.eval.split,

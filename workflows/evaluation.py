@@ -153,6 +153,14 @@ def zero_shot_matrix(
     return Matrix(encoder.id, split, cells, signatures(), diagnostics)
 
 
+def adapter_sample(corpus: Corpus, encoder: StoredModule, items: int) -> list[str]:
+    """Training sentences, spread over the languages the encoder reads, to fit an adapter on."""
+    languages = [lang for lang in encoder.meta.get("languages", []) if lang in corpus.languages]
+    per_language = max(1, items // max(1, len(languages)))
+    rows = sample_rows(len(corpus.groups("train")), per_language)
+    return [text for lang in languages for text in (corpus.texts("train", lang)[i] for i in rows)]
+
+
 def _newest_languages(translator: Translator) -> list[str]:
     """Every language with a decoder trained against this encoder."""
     encoder_id = translator.encoder_module.id

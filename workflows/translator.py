@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from plugmt.corpora.vocab import Vocab
 from plugmt.decoders.search import beam_search, greedy_search
+from plugmt.encoders.thought import Thought
 from plugmt.errors import PlugmtError
 from plugmt.registry import Store, StoredModule
 
@@ -28,6 +29,7 @@ class Pipeline:
         max_len: int,
         beam_size: int = 1,
         length_penalty: float = 0.0,
+        adapt: Callable[[Thought], Thought] | None = None,
     ) -> None:
         self.source_vocab = source_vocab
         self.target_vocab = target_vocab
@@ -35,6 +37,8 @@ class Pipeline:
         @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
         def decode(ids: tf.Tensor) -> tf.Tensor:
             thought = encoder.encode(ids)
+            if adapt is not None:  # a foreign decoder reads this encoder's thoughts through a map
+                thought = adapt(thought)
             if beam_size > 1:
                 return beam_search(decoder, thought, max_len, beam_size, length_penalty)[0]
             return greedy_search(decoder, thought, max_len)
@@ -82,6 +86,8 @@ class Translator:
         allow_foreign: bool = False,
         beam_size: int = 1,
         length_penalty: float = 0.0,
+        adapter: str | None = None,
+        adapter_texts: Sequence[str] = (),
     ) -> None:
         if beam_size < 1:
             raise PlugmtError(f"beam_size={beam_size}: it must be 1 (greedy) or more")
@@ -90,6 +96,9 @@ class Translator:
         self.allow_foreign = allow_foreign
         self.beam_size = int(beam_size)
         self.length_penalty = float(length_penalty)
+        # A foreign decoder (trained against another encoder) reads through a map fitted on these.
+        self.adapter = adapter
+        self.adapter_texts = list(adapter_texts)
         self.encoder, self.source_vocab = store.load_encoder(encoder)
         self._plugged: dict[str, PluggedDecoder] = {}
 
@@ -101,19 +110,55 @@ class Translator:
         allow_foreign: bool = False,
         beam_size: int = 1,
         length_penalty: float = 0.0,
+        adapter: str | None = None,
+        adapter_texts: Sequence[str] = (),
     ) -> Translator:
         """The named (or newest) encoder of a store."""
         store = store if isinstance(store, Store) else Store(store)
-        return cls(store, store.encoder(encoder), allow_foreign, beam_size, length_penalty)
+        return cls(
+            store, store.encoder(encoder), allow_foreign, beam_size, length_penalty, adapter, adapter_texts
+        )
 
     def plug(self, name: str) -> PluggedDecoder:
         """The decoder `name` (a language or a decoder id), loaded once and kept."""
         module = self.store.resolve_decoder(name, self.encoder_module, self.allow_foreign)
         if module.id not in self._plugged:
-            decoder, vocab = self.store.load_decoder(module, self.encoder.thought_spec())
-            pipeline = Pipeline(self.encoder, self.source_vocab, decoder, vocab, int(module.meta["max_len"]))
+            spec, adapt = self.encoder.thought_spec(), None
+            foreign = module.meta["encoder_fingerprint"] != self.encoder_module.meta["fingerprint"]
+            if foreign and self.adapter:
+                spec, adapt = self._adapter_for(module)
+            decoder, vocab = self.store.load_decoder(module, spec)
+            pipeline = Pipeline(
+                self.encoder,
+                self.source_vocab,
+                decoder,
+                vocab,
+                int(module.meta["max_len"]),
+                self.beam_size,
+                self.length_penalty,
+                adapt,
+            )
             self._plugged[module.id] = PluggedDecoder(module, pipeline)
         return self._plugged[module.id]
+
+    def _adapter_for(self, module: StoredModule) -> tuple[Any, Callable[[Thought], Thought]]:
+        """The decoder's own encoder's thought spec, and a map into its space from this encoder's."""
+        from plugmt.workflows.adapters import adapter_between
+
+        wanted = module.meta["encoder_fingerprint"]
+        own = [e for e in self.store.encoders() if e.meta["fingerprint"] == wanted]
+        if not own:
+            raise PlugmtError(
+                f"adapter={self.adapter} for decoder {module.id} needs the encoder it was trained with "
+                f"(fingerprint {wanted[:12]}…) in the store; import it or drop the adapter"
+            )
+        if not self.adapter_texts:
+            raise PlugmtError(f"adapter={self.adapter} needs sentences to fit on; none were given")
+        trained_with, trained_vocab = self.store.load_encoder(own[-1])
+        adapter = adapter_between(
+            self.adapter, self.encoder, self.source_vocab, trained_with, trained_vocab, self.adapter_texts
+        )
+        return trained_with.thought_spec(), adapter
 
     def translate(self, texts: Sequence[str], decoder: str, batch_size: int = 256) -> list[str]:
         return self.plug(decoder).pipeline(texts, batch_size)
