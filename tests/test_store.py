@@ -104,3 +104,12 @@ def test_weights_load_without_pickle(trained):
     path = trained["encoder"].path / "weights.npz"
     with np.load(path, allow_pickle=False) as data:
         assert all(data[name].dtype != object for name in data.files)
+
+
+def test_the_translator_decodes_with_the_beam_it_was_opened_with(trained):
+    from plugmt.workflows.translator import Translator
+
+    greedy = Translator.open(trained["store"]).plug("fr").pipeline
+    beam = Translator.open(trained["store"], beam_size=3).plug("fr").pipeline
+    assert (greedy.beam_size, beam.beam_size) == (1, 3)
+    assert len(beam(["May 5, 2000", ""])) == 2

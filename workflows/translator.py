@@ -33,6 +33,7 @@ class Pipeline:
     ) -> None:
         self.source_vocab = source_vocab
         self.target_vocab = target_vocab
+        self.beam_size = int(beam_size)
 
         @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
         def decode(ids: tf.Tensor) -> tf.Tensor:
