@@ -29,6 +29,7 @@ __all__ = [
     "load_architectures",
     "register_decoder",
     "register_encoder",
+    "registered",
     "typed_config",
     "weight_arrays",
 ]
@@ -74,6 +75,12 @@ def load_architectures() -> None:
     """Import every architecture file so its decorator has run."""
     import plugmt.decoders
     import plugmt.encoders  # noqa: F401
+
+
+def registered(role: str) -> dict[str, Architecture]:
+    """Every architecture of `role` ("encoder" or "decoder") this plugmt can build, by name."""
+    load_architectures()
+    return dict(_ARCHITECTURES[role])
 
 
 def architecture(role: str, name: str) -> Architecture:
