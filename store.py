@@ -162,15 +162,14 @@ class Store:
         }
         meta = {"created": now(), **meta, "files": {n: sha256(b) for n, b in files.items()}}
         files["meta.json"] = json.dumps(meta, indent=2, sort_keys=True).encode()
-        self.publish(key, files)
+        if not self.publish(key, files) and meta["role"] != "encoder":
+            # Encoders are named by their weights, so losing that race means they are stored;
+            # two decoders never share a name, so this one would otherwise be lost silently.
+            raise PlugmtError(f"module {meta['id']} already exists in the store {self.root}; save it again")
         return self._module(key)
 
     def publish(self, key: str, files: Mapping[str, bytes]) -> bool:
-        """Put a whole module folder in place in one step; False (and nothing written) if it exists.
-
-        Encoders are named by their fingerprint, so a concurrent save of the same encoder losing
-        the race finds the same weights already stored.
-        """
+        """Put a whole module folder in place in one step; False (and nothing written) if it exists."""
         with self.files.lock(exclusive=False):
             return self.files.publish(key, files)
 
