@@ -43,6 +43,7 @@ class StoredModule:
     meta: dict[str, Any]
     key: str = ""  # the folder relative to the store root, e.g. "encoders/lstm-3f9a…"
     read: Callable[[str], bytes] | None = field(default=None, compare=False, repr=False)
+    location: str = ""  # how to name the folder to a user: a path, or a URL for a remote store
 
     @property
     def id(self) -> str:
@@ -61,11 +62,14 @@ class StoredModule:
         try:
             return self.read(name) if self.read else (self.path / name).read_bytes()
         except FileNotFoundError:
-            missing = f"store file {self.path / name} is missing"
+            missing = f"store file {self.where(name)} is missing"
             raise PlugmtError(f"{missing}; remove the damaged module or re-train it") from None
 
     def json(self, name: str) -> dict[str, Any]:
-        return parse_json(self.file(name), self.path / name)
+        return parse_json(self.file(name), self.where(name))
+
+    def where(self, name: str) -> str:
+        return f"{self.location}/{name}" if self.location else str(self.path / name)
 
 
 def parse_json(data: bytes, where: Any) -> dict[str, Any]:
@@ -190,7 +194,8 @@ class Store:
     # ---- reading
 
     def _module(self, key: str) -> StoredModule:
-        unread = StoredModule(self.files.where(key), {}, key, lambda name: self.files.read(f"{key}/{name}"))
+        path, location = self.files.where(key), self.files.url(key)
+        unread = StoredModule(path, {}, key, lambda name: self.files.read(f"{key}/{name}"), location)
         return dataclasses.replace(unread, meta=unread.json("meta.json"))
 
     def _modules(self, pattern: str) -> list[StoredModule]:
@@ -269,7 +274,7 @@ class Store:
             data = module.file(name)
             if sha256(data) != expected:
                 raise PlugmtError(
-                    f"store file {module.path / name} is truncated or modified (checksum mismatch); "
+                    f"store file {module.where(name)} is truncated or modified (checksum mismatch); "
                     "remove the damaged module or re-train it"
                 )
             contents[name] = data
@@ -286,7 +291,7 @@ class Store:
         contents = self.verify(module)
         config = module.config
         encoder = build_encoder(config["settings"], int(config["vocab_size"]))
-        assign_weights(encoder, contents["weights.npz"], module.path / "weights.npz")
+        assign_weights(encoder, contents["weights.npz"], module.where("weights.npz"))
         return encoder, Vocab(contents["vocab.model"])
 
     def load_decoder(self, module: StoredModule, thought: Any) -> tuple[Any, Any]:
@@ -304,5 +309,5 @@ class Store:
                 f"this encoder emits {thought.kind} thoughts of width {thought.width}"
             )
         decoder = build_decoder(config["settings"], int(config["vocab_size"]), thought)
-        assign_weights(decoder, contents["weights.npz"], module.path / "weights.npz")
+        assign_weights(decoder, contents["weights.npz"], module.where("weights.npz"))
         return decoder, Vocab(contents["vocab.model"])
