@@ -56,7 +56,9 @@ def _show(store: Store, module_id: str) -> None:
     print(json.dumps(module.meta, indent=2, sort_keys=True))
     encoder_id = module.meta.get("encoder_id")
     if module.role == "decoder" and not store.has_encoder(str(encoder_id)):
-        print(f"note: its encoder {encoder_id} is not in this store; import that encoder to use this decoder")
+        # On stderr: stdout stays the JSON, for scripts.
+        note = f"note: its encoder {encoder_id} is not in this store; import it to use this decoder"
+        print(note, file=sys.stderr)
 
 
 def _verify(store: Store) -> None:
