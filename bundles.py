@@ -207,6 +207,8 @@ def _check_module(files: Mapping[str, bytes], manifest: Mapping[str, Any], where
     arrays = read_npz(files["weights.npz"], f"{where}: weights.npz")
     if kind == "encoder" and fingerprint(arrays) != meta["fingerprint"]:
         raise PlugmtError(f"{where}: the weights do not have the fingerprint the manifest claims; refused")
+    if kind == "encoder" and meta["id"] != f"{config['architecture']}-{meta['fingerprint'][:12]}":
+        raise PlugmtError(f"{where}: encoder id {meta['id']!r} is not its architecture and fingerprint")
     _check_vocab(files["vocab.model"], where)
     return meta
 
