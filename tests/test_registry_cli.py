@@ -41,3 +41,56 @@ def test_translate_arguments_split_into_overrides_and_sentences():
 
 def test_plus_experiment_is_accepted_like_experiment():
     assert _accept_plus_experiment(["+experiment=tutorial", "a=1"]) == ["experiment=tutorial", "a=1"]
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as stopped:
+        code = int(stopped.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_export_import_show_and_remove_through_the_command(trained, tmp_path, capsys):
+    source, fresh = str(trained["store"].root), str(tmp_path / "fresh")
+    decoder_id, encoder_id = trained["plugged"].id, trained["encoder"].id
+    bundle = tmp_path / "es.tar.gz"
+    assert run_cli(capsys, "--store", source, "export", decoder_id, str(bundle))[0] == 0
+
+    code, out, err = run_cli(capsys, "--store", fresh, "import", str(bundle))
+    assert code == 0 and f"imported decoder {decoder_id}" in out
+    assert f"its encoder {encoder_id} is not in this store" in err
+    code, out, err = run_cli(capsys, "--store", fresh, "show", decoder_id)
+    assert code == 0 and f'"encoder_id": "{encoder_id}"' in out
+    assert f"note: its encoder {encoder_id} is not in this store" in err
+
+    run_cli(capsys, "--store", source, "export", encoder_id, str(tmp_path / "enc.tar.gz"))
+    assert run_cli(capsys, "--store", fresh, "import", str(tmp_path / "enc.tar.gz"))[0] == 0
+    assert run_cli(capsys, "--store", fresh, "show", decoder_id)[2] == ""
+
+    code, _, err = run_cli(capsys, "--store", fresh, "remove", encoder_id)
+    assert code == 2 and err.startswith(f"plugmt: error: encoder {encoder_id} has 1 stored decoder(s)")
+    assert "--force" in err and err.count("\n") == 1
+    assert run_cli(capsys, "--store", fresh, "remove", decoder_id)[0] == 0
+    assert run_cli(capsys, "--store", fresh, "remove", encoder_id)[0] == 0
+    assert [p.name for p in (tmp_path / "fresh").rglob("*") if p.is_file()] == [".lock"]
+
+
+def test_remove_force_orphans_the_decoders(trained, tmp_path, capsys):
+    root = tmp_path / "store"
+    shutil.copytree(trained["store"].root, root)
+    encoder_id = trained["encoder"].id
+    assert run_cli(capsys, "--store", str(root), "remove", "--force", encoder_id)[0] == 0
+    code, out, _ = run_cli(capsys, "--store", str(root), "list")
+    assert code == 0 and out.count("encoder  ") == 0 and out.count("decoder  ") == 4
+    assert not list(root.rglob(".removed-*"))
+
+
+def test_import_of_a_hostile_bundle_is_one_error_line(tmp_path, capsys):
+    junk = tmp_path / "junk.tar.gz"
+    junk.write_bytes(b"\x1f\x8b not really")
+    code, _, err = run_cli(capsys, "--store", str(tmp_path / "s"), "import", str(junk))
+    assert code == 2 and err.startswith("plugmt: error: bundle junk.tar.gz") and err.count("\n") == 1
+    assert not (tmp_path / "s").exists()

@@ -1,4 +1,8 @@
-"""`plugmt-registry`: look inside a store (list, show, verify) without loading TensorFlow."""
+"""`plugmt-registry`: look inside a store, and move modules between stores.
+
+list / show / verify / remove never load TensorFlow; import loads the architecture registry (and so
+TensorFlow) because it only accepts architectures this plugmt can build.
+"""
 
 from __future__ import annotations
 
@@ -24,41 +28,80 @@ def _line(module: StoredModule) -> str:
     )
 
 
-def _find(store: Store, module_id: str) -> StoredModule:
-    for module in store.encoders() + store.decoders():
-        if module.id == module_id:
-            return module
-    raise PlugmtError(f"no module {module_id!r} in the store {store.root}; `plugmt-registry list` shows them")
-
-
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="plugmt-registry", description=__doc__)
-    parser.add_argument("--store", default=None, help="store folder (default: $PLUGMT_STORE or ./store)")
+    parser.add_argument(
+        "--store", default=None, help="store folder or fsspec URL (default: $PLUGMT_STORE or ./store)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="every stored encoder and decoder")
     show = commands.add_parser("show", help="one module's metadata as JSON")
     show.add_argument("id")
     commands.add_parser("verify", help="check every file's checksum; exit 1 if any module is damaged")
-    args = parser.parse_args(argv)
-    store = Store(store_path(args.store))
+    export = commands.add_parser("export", help="write one module to a .tar.gz bundle")
+    export.add_argument("id")
+    export.add_argument("archive", help="the bundle to write, e.g. cs-decoder.tar.gz")
+    load = commands.add_parser("import", help="check a bundle completely, then add its module to the store")
+    load.add_argument("archive")
+    remove = commands.add_parser("remove", help="delete one module (atomically)")
+    remove.add_argument("id")
+    remove.add_argument(
+        "--force", action="store_true", help="remove an encoder even though stored decoders point to it"
+    )
+    return parser
+
+
+def _show(store: Store, module_id: str) -> None:
+    module = store.find(module_id)
+    print(json.dumps(module.meta, indent=2, sort_keys=True))
+    encoder_id = module.meta.get("encoder_id")
+    if module.role == "decoder" and not store.has_encoder(str(encoder_id)):
+        # On stderr: stdout stays the JSON, for scripts.
+        note = f"note: its encoder {encoder_id} is not in this store; import it to use this decoder"
+        print(note, file=sys.stderr)
+
+
+def _verify(store: Store) -> None:
+    damaged = 0
+    modules = store.encoders() + store.decoders()
+    for module in modules:
+        try:
+            store.verify(module)
+        except PlugmtError as error:
+            damaged += 1
+            print(f"DAMAGED {module.id}: {error}")
+    print(f"{len(modules) - damaged} of {len(modules)} modules intact")
+    if damaged:
+        sys.exit(1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
     try:
+        store = Store(store_path(args.store))
         if args.command == "list":
             for module in store.encoders() + store.decoders():
                 print(_line(module))
         elif args.command == "show":
-            print(json.dumps(_find(store, args.id).meta, indent=2, sort_keys=True))
+            _show(store, args.id)
+        elif args.command == "verify":
+            _verify(store)
+        elif args.command == "export":
+            from plugmt.bundles import export_bundle
+
+            written = export_bundle(store, store.find(args.id), args.archive)
+            print(f"exported {args.id} to {written}")
+        elif args.command == "import":
+            from plugmt.bundles import import_bundle
+
+            module = import_bundle(store, args.archive)
+            print(f"imported {module.role} {module.id} into {store.root}")
+            encoder_id = str(module.meta.get("encoder_id"))
+            if module.role == "decoder" and not store.has_encoder(encoder_id):
+                print(f"note: its encoder {encoder_id} is not in this store yet", file=sys.stderr)
         else:
-            damaged = 0
-            modules = store.encoders() + store.decoders()
-            for module in modules:
-                try:
-                    store.verify(module)
-                except PlugmtError as error:
-                    damaged += 1
-                    print(f"DAMAGED {module.id}: {error}")
-            print(f"{len(modules) - damaged} of {len(modules)} modules intact")
-            if damaged:
-                sys.exit(1)
+            store.remove(store.find(args.id), force=args.force)
+            print(f"removed {args.id}")
     except PlugmtError as error:
         print(f"plugmt: error: {error}", file=sys.stderr)
         sys.exit(2)

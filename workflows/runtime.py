@@ -46,6 +46,9 @@ def seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(int(seed))
 
 
-def store_path(configured: str | None) -> Path:
-    """Config `store`, else $PLUGMT_STORE, else ./store."""
-    return Path(configured or os.environ.get("PLUGMT_STORE") or "store").expanduser().resolve()
+def store_path(configured: str | None) -> Path | str:
+    """Config `store`, else $PLUGMT_STORE, else ./store; a URL (``memory://x``, ``s3://...``) as is."""
+    location = str(configured or os.environ.get("PLUGMT_STORE") or "store")
+    if "://" in location:
+        return location
+    return Path(location).expanduser().resolve()

@@ -1,0 +1,313 @@
+"""The store of trained modules: encoders and language decoders, each in its own folder.
+
+``encoders/<encoder-id>/`` and ``decoders/<encoder-id>/<lang>/<decoder-id>/``, each holding
+config.json, weights.npz, vocab.model and meta.json (with a SHA-256 of every other file). Each
+encoder is identified by a fingerprint of its weights, each decoder records the fingerprint it was
+trained against. Loading reads JSON, an `.npz` without pickle and a SentencePiece model: it never
+executes code, and only registered architectures are built.
+
+Many processes may write one store at once (decoders trained against one encoder in parallel): there
+is no index to update, the listing is derived from the folders, every module gets a unique folder
+(an encoder's name is its fingerprint, a decoder's carries a random suffix) and appears in one
+atomic step (see `store_files`). Saves share the store lock and `remove` holds it alone, so
+`remove` checks "does any decoder point to this encoder?" and removes it with no save in between.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from plugmt.errors import PlugmtError
+from plugmt.store_files import StoreFiles, open_files
+from plugmt.weights import assign_weights, fingerprint, npz_bytes, weight_arrays
+
+MODULE_FILES = ("config.json", "weights.npz", "vocab.model")
+
+
+@dataclass(frozen=True)
+class StoredModule:
+    """A module folder in the store and its metadata (meta.json)."""
+
+    path: Path | PurePosixPath
+    meta: dict[str, Any]
+    key: str = ""  # the folder relative to the store root, e.g. "encoders/lstm-3f9a…"
+    read: Callable[[str], bytes] | None = field(default=None, compare=False, repr=False)
+    location: str = ""  # how to name the folder to a user: a path, or a URL for a remote store
+
+    @property
+    def id(self) -> str:
+        return str(self.meta["id"])
+
+    @property
+    def role(self) -> str:
+        return str(self.meta.get("role"))
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.json("config.json")
+
+    def file(self, name: str) -> bytes:
+        """One of the module's files, as bytes (named in plain words if it is missing)."""
+        try:
+            return self.read(name) if self.read else (self.path / name).read_bytes()
+        except FileNotFoundError:
+            missing = f"store file {self.where(name)} is missing"
+            raise PlugmtError(f"{missing}; remove the damaged module or re-train it") from None
+
+    def json(self, name: str) -> dict[str, Any]:
+        return parse_json(self.file(name), self.where(name))
+
+    def where(self, name: str) -> str:
+        return f"{self.location}/{name}" if self.location else str(self.path / name)
+
+
+def parse_json(data: bytes, where: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise PlugmtError(f"store file {where} is damaged ({error}); remove the module") from None
+    if not isinstance(value, dict):
+        raise PlugmtError(f"store file {where} is damaged (not a JSON object); remove the module")
+    return value
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def module_key(meta: Mapping[str, Any]) -> str:
+    """Where a module with this metadata lives inside a store."""
+    if meta.get("role") == "encoder":
+        return f"encoders/{meta['id']}"
+    return f"decoders/{meta['encoder_id']}/{meta['lang']}/{meta['id']}"
+
+
+class Store:
+    """Encoders and language decoders in a folder, or behind an fsspec URL (``memory://team``).
+
+    A module is published in one step, so a reader never sees half of one and a failed write leaves
+    nothing behind.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.files: StoreFiles = open_files(root)
+        self.root = self.files.root
+
+    # ---- writing
+
+    def save_encoder(self, encoder: Any, vocab: Any, record: Mapping[str, Any]) -> StoredModule:
+        arrays = weight_arrays(encoder)
+        weights_print = fingerprint(arrays)
+        encoder_id = f"{encoder.config.name}-{weights_print[:12]}"
+        config = {
+            "architecture": encoder.config.name,
+            "settings": dataclasses.asdict(encoder.config),
+            "vocab_size": encoder.vocab_size,
+            "thought": encoder.thought_spec().to_json(),
+        }
+        meta = {"id": encoder_id, "role": "encoder", "fingerprint": weights_print, **record}
+        key = module_key(meta)
+        if self.files.exists(f"{key}/meta.json"):  # same weights, same id: already stored
+            return self._module(key)
+        return self._write(key, config, arrays, vocab.model_bytes, meta)
+
+    def save_decoder(
+        self, decoder: Any, vocab: Any, encoder: StoredModule, record: Mapping[str, Any]
+    ) -> StoredModule:
+        arrays = weight_arrays(decoder)
+        lang = str(record["lang"])
+        created = now()
+        stamp = created[:19].replace(":", "").replace("-", "")
+        # The random suffix keeps two decoders saved in the same second with equal weights apart.
+        decoder_id = f"{lang}-{stamp}-{fingerprint(arrays)[:8]}-{secrets.token_hex(3)}"
+        config = {
+            "architecture": decoder.config.name,
+            "settings": dataclasses.asdict(decoder.config),
+            "vocab_size": decoder.vocab_size,
+            "thought": decoder.thought.to_json(),
+        }
+        meta = {
+            "id": decoder_id,
+            "role": "decoder",
+            "encoder_id": encoder.id,
+            "encoder_fingerprint": encoder.meta["fingerprint"],
+            "created": created,
+            **record,
+        }
+        return self._write(module_key(meta), config, arrays, vocab.model_bytes, meta)
+
+    def _write(
+        self,
+        key: str,
+        config: dict[str, Any],
+        arrays: list[np.ndarray],
+        vocab_bytes: bytes,
+        meta: dict[str, Any],
+    ) -> StoredModule:
+        files = {
+            "config.json": json.dumps(config, indent=2, sort_keys=True).encode(),
+            "weights.npz": npz_bytes(arrays),
+            "vocab.model": vocab_bytes,
+        }
+        meta = {"created": now(), **meta, "files": {n: sha256(b) for n, b in files.items()}}
+        files["meta.json"] = json.dumps(meta, indent=2, sort_keys=True).encode()
+        if not self.publish(key, files) and meta["role"] != "encoder":
+            # Encoders are named by their weights, so losing that race means they are stored;
+            # two decoders never share a name, so this one would otherwise be lost silently.
+            raise PlugmtError(f"module {meta['id']} already exists in the store {self.root}; save it again")
+        return self._module(key)
+
+    def publish(self, key: str, files: Mapping[str, bytes]) -> bool:
+        """Put a whole module folder in place in one step; False (and nothing written) if it exists."""
+        with self.files.lock(exclusive=False):
+            return self.files.publish(key, files)
+
+    def remove(self, module: StoredModule, force: bool = False) -> None:
+        """Delete a module atomically; an encoder that stored decoders point to only with `force`."""
+        with self.files.lock(exclusive=True):
+            if module.role == "encoder" and not force:
+                dependants = [d for d in self.decoders() if d.meta.get("encoder_id") == module.id]
+                if dependants:
+                    raise PlugmtError(
+                        f"encoder {module.id} has {len(dependants)} stored decoder(s) trained against it "
+                        f"(e.g. {dependants[0].id}); remove them first or pass --force to orphan them"
+                    )
+            if not self.files.exists(module.key):
+                raise PlugmtError(f"module {module.id} is no longer in the store {self.root}")
+            self.files.remove(module.key)
+
+    # ---- reading
+
+    def _module(self, key: str) -> StoredModule:
+        path, location = self.files.where(key), self.files.url(key)
+        unread = StoredModule(path, {}, key, lambda name: self.files.read(f"{key}/{name}"), location)
+        return dataclasses.replace(unread, meta=unread.json("meta.json"))
+
+    def _modules(self, pattern: str) -> list[StoredModule]:
+        found = [self._module(key) for key in self.files.folders(pattern)]
+        return sorted(found, key=lambda m: (str(m.meta.get("created", "")), m.id))
+
+    def encoders(self) -> list[StoredModule]:
+        """Every stored encoder, oldest first."""
+        return self._modules("encoders/*")
+
+    def decoders(self, encoder_id: str = "*", lang: str = "*") -> list[StoredModule]:
+        """Stored decoders (by default all), oldest first."""
+        return self._modules(f"decoders/{encoder_id}/{lang}/*")
+
+    def find(self, module_id: str) -> StoredModule:
+        """The encoder or decoder with exactly this id."""
+        for module in self.encoders() + self.decoders():
+            if module.id == module_id:
+                return module
+        raise PlugmtError(
+            f"no module {module_id!r} in the store {self.root}; `plugmt-registry list` shows them"
+        )
+
+    def encoder(self, encoder_id: str | None = None) -> StoredModule:
+        """The named encoder (id or unique id prefix), or the newest one."""
+        encoders = self.encoders()
+        if not encoders:
+            raise PlugmtError(
+                f"the store {self.root} has no encoder; train one first with `plugmt-train` "
+                "(or point store=... / PLUGMT_STORE at another store)"
+            )
+        if encoder_id is None:
+            return encoders[-1]
+        matches = [e for e in encoders if e.id == encoder_id or e.id.startswith(encoder_id)]
+        if len(matches) != 1:
+            raise PlugmtError(
+                f"encoder {encoder_id!r} is {'ambiguous' if matches else 'not in the store'} "
+                f"{self.root}; stored encoders: {', '.join(e.id for e in encoders)}"
+            )
+        return matches[0]
+
+    def resolve_decoder(self, name: str, encoder: StoredModule, allow_foreign: bool = False) -> StoredModule:
+        """`name` is a language (newest decoder for it) or a decoder id.
+
+        A decoder trained against another encoder (another fingerprint) is refused unless
+        `allow_foreign`: feeding it these thoughts is an experiment, not a default.
+        """
+        everything = self.decoders()
+        matches = [d for d in everything if name in (d.id, d.meta.get("lang"))]
+        if not matches:
+            langs = sorted({str(d.meta.get("lang")) for d in everything})
+            raise PlugmtError(
+                f"no decoder {name!r} in the store {self.root}; stored decoder languages: "
+                f"{', '.join(langs) or 'none'} (train one with `plugmt-train train.mode=plugin "
+                f"decoder.lang={name} data.pairs=[<src>-{name}]`)"
+            )
+        fitting = [d for d in matches if d.meta["encoder_fingerprint"] == encoder.meta["fingerprint"]]
+        if fitting:
+            return fitting[-1]
+        if allow_foreign:
+            return matches[-1]
+        foreign = matches[-1]
+        raise PlugmtError(
+            f"decoder {name!r} ({foreign.id}) was trained against encoder "
+            f"{foreign.meta['encoder_fingerprint'][:12]}…, this is encoder "
+            f"{encoder.meta['fingerprint'][:12]}… ({encoder.id}); pass allow_foreign=true to try it anyway"
+        )
+
+    def has_encoder(self, encoder_id: str) -> bool:
+        return self.files.exists(f"encoders/{encoder_id}/meta.json")
+
+    def verify(self, module: StoredModule) -> dict[str, bytes]:
+        """Every file of the module, refused if one is missing or differs from its saved checksum."""
+        contents = {}
+        for name, expected in module.meta.get("files", {}).items():
+            data = module.file(name)
+            if sha256(data) != expected:
+                raise PlugmtError(
+                    f"store file {module.where(name)} is truncated or modified (checksum mismatch); "
+                    "remove the damaged module or re-train it"
+                )
+            contents[name] = data
+        for name in MODULE_FILES:
+            if name not in contents:
+                contents[name] = module.file(name)
+        return contents
+
+    def load_encoder(self, module: StoredModule) -> tuple[Any, Any]:
+        """(encoder layer, its Vocab), weights verified then loaded."""
+        from plugmt.corpora.vocab import Vocab
+        from plugmt.registry import build_encoder
+
+        contents = self.verify(module)
+        config = module.config
+        encoder = build_encoder(config["settings"], int(config["vocab_size"]))
+        assign_weights(encoder, contents["weights.npz"], module.where("weights.npz"))
+        return encoder, Vocab(contents["vocab.model"])
+
+    def load_decoder(self, module: StoredModule, thought: Any) -> tuple[Any, Any]:
+        """(decoder layer, its Vocab) for an encoder emitting `thought` (a ThoughtSpec)."""
+        from plugmt.corpora.vocab import Vocab
+        from plugmt.encoders.thought import ThoughtSpec
+        from plugmt.registry import build_decoder
+
+        contents = self.verify(module)
+        config = module.config
+        trained_for = ThoughtSpec.from_json(config["thought"])
+        if trained_for != thought:
+            raise PlugmtError(
+                f"decoder {module.id} reads {trained_for.kind} thoughts of width {trained_for.width}, "
+                f"this encoder emits {thought.kind} thoughts of width {thought.width}"
+            )
+        decoder = build_decoder(config["settings"], int(config["vocab_size"]), thought)
+        assign_weights(decoder, contents["weights.npz"], module.where("weights.npz"))
+        return decoder, Vocab(contents["vocab.model"])

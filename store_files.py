@@ -1,0 +1,176 @@
+"""Where a store's bytes live: a local folder, or any fsspec URL (``memory://``, ``s3://``, ...).
+
+The store only ever asks for a few things (list module folders, read a file, publish a whole module,
+remove one, hold the store lock), so both places implement exactly those. A local folder keeps the
+strong guarantees of one filesystem: a module is written into a hidden temporary folder, fsynced and
+renamed into place, and a removed one is renamed aside before it is deleted, so a reader sees a whole
+module or none. Object stores have no rename, so there ``meta.json`` is written last and removed
+first: a folder without it is a module still arriving (or leaving) and is not listed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
+
+MARKER = "meta.json"  # written last, removed first: its presence makes a folder a module
+LOCK_NAME = ".lock"
+
+
+class StoreFiles(Protocol):
+    """The handful of operations the store needs from wherever it lives."""
+
+    root: Path | str
+
+    def where(self, key: str) -> Path | PurePosixPath: ...
+    def url(self, key: str) -> str: ...
+    def folders(self, pattern: str) -> list[str]: ...
+    def read(self, key: str) -> bytes: ...
+    def exists(self, key: str) -> bool: ...
+    def publish(self, key: str, files: Mapping[str, bytes]) -> bool: ...
+    def remove(self, key: str) -> None: ...
+    def lock(self, exclusive: bool) -> contextlib.AbstractContextManager[None]: ...
+
+
+def open_files(root: str | os.PathLike[str]) -> StoreFiles:
+    """A local path or ``file://`` URL stays on the fast, atomic local route; other URLs use fsspec."""
+    text = os.fspath(root)
+    if "://" not in text:
+        return LocalFiles(Path(text).expanduser())
+    if text.startswith("file://"):
+        return LocalFiles(Path(text[len("file://") :]).expanduser())
+    return RemoteFiles(text)
+
+
+def _hidden(key: str) -> bool:
+    return any(part.startswith(".") for part in key.split("/"))
+
+
+class LocalFiles:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def where(self, key: str) -> Path:
+        return self.root / key
+
+    def url(self, key: str) -> str:
+        return str(self.root / key)
+
+    def folders(self, pattern: str) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        found = (p.relative_to(self.root).as_posix() for p in self.root.glob(pattern) if p.is_dir())
+        return sorted(key for key in found if not _hidden(key))
+
+    def read(self, key: str) -> bytes:
+        return (self.root / key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return (self.root / key).exists()
+
+    def publish(self, key: str, files: Mapping[str, bytes]) -> bool:
+        """Write the module folder `key` atomically; False if one is already there (nothing written)."""
+        final = self.root / key
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temporary = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
+        temporary.mkdir()
+        try:
+            for name in sorted(files, key=lambda n: n == MARKER):
+                with open(temporary / name, "wb") as handle:
+                    handle.write(files[name])
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            try:
+                os.rename(temporary, final)
+            except OSError as error:
+                if error.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                    return False
+                raise
+            _fsync_folder(final.parent)
+            return True
+        finally:
+            shutil.rmtree(temporary, ignore_errors=True)
+
+    def remove(self, key: str) -> None:
+        """Rename aside (one atomic step readers can observe), then delete at leisure."""
+        final = self.root / key
+        aside = final.parent / f".removed-{final.name}-{uuid.uuid4().hex[:8]}"
+        os.rename(final, aside)
+        _fsync_folder(final.parent)
+        shutil.rmtree(aside, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def lock(self, exclusive: bool) -> Iterator[None]:
+        """`flock` on ``<root>/.lock``: saves share it, `remove` holds it alone."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / LOCK_NAME, "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _fsync_folder(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+class RemoteFiles:
+    """A store behind an fsspec URL. There is no cross-host lock: rely on unique module names."""
+
+    def __init__(self, url: str) -> None:
+        import fsspec
+
+        self.root = url.rstrip("/")
+        self.fs: Any
+        self.fs, self.base = fsspec.core.url_to_fs(self.root)
+        self.base = self.base.rstrip("/")
+
+    def where(self, key: str) -> PurePosixPath:
+        return PurePosixPath(self.base) / key
+
+    def url(self, key: str) -> str:
+        return f"{self.root}/{key}"
+
+    def folders(self, pattern: str) -> list[str]:
+        if not self.fs.exists(self.base):
+            return []
+        keys = []
+        for path in self.fs.glob(f"{self.base}/{pattern}"):
+            key = str(path).strip("/")[len(self.base.strip("/")) :].strip("/")
+            if not _hidden(key) and self.fs.isdir(path) and self.fs.exists(f"{path}/{MARKER}"):
+                keys.append(key)
+        return sorted(keys)
+
+    def read(self, key: str) -> bytes:
+        return self.fs.cat_file(f"{self.base}/{key}")
+
+    def exists(self, key: str) -> bool:
+        return self.fs.exists(f"{self.base}/{key}")
+
+    def publish(self, key: str, files: Mapping[str, bytes]) -> bool:
+        folder = f"{self.base}/{key}"
+        if self.fs.exists(f"{folder}/{MARKER}"):
+            return False
+        for name in sorted(files, key=lambda n: n == MARKER):
+            self.fs.pipe_file(f"{folder}/{name}", files[name])
+        return True
+
+    def remove(self, key: str) -> None:
+        folder = f"{self.base}/{key}"
+        self.fs.rm_file(f"{folder}/{MARKER}")
+        self.fs.rm(folder, recursive=True)
+
+    def lock(self, exclusive: bool) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()

@@ -1,0 +1,89 @@
+"""Eight processes saving into one store at the same moment: every decoder lands, whole and listed."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from plugmt.registry import Store
+
+# Tiny stand-ins for a trained layer and its vocabulary: the store only reads these attributes, so
+# the writers need neither TensorFlow nor training and the race window stays the store's own.
+WRITER = """
+import sys, time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from plugmt.store import Store
+
+
+@dataclass
+class Settings:
+    name: str = "lstm"
+
+
+class Spec:
+    def to_json(self):
+        return {"kind": "vector", "width": 2}
+
+
+class Weight:
+    def __init__(self, array):
+        self.array = array
+
+    def numpy(self):
+        return self.array
+
+
+class Layer:
+    config, vocab_size, thought = Settings(), 5, Spec()
+    weights = [Weight(np.ones((2, 2), np.float32))]  # equal in every writer: ids must still differ
+
+    def thought_spec(self):
+        return Spec()
+
+
+class Vocab:
+    model_bytes = b"not read by the store"
+
+
+root, go = sys.argv[1], Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.005)
+store = Store(root)
+encoder = store.save_encoder(Layer(), Vocab(), {"languages": ["en"]})
+decoder = store.save_decoder(Layer(), Vocab(), encoder, {"lang": "cs", "pairs": [["en", "cs"]]})
+print(decoder.id)
+"""
+
+
+def test_eight_concurrent_writers_lose_nothing(tmp_path):
+    root, go = tmp_path / "store", tmp_path / "go"
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(root), str(go)],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
+    time.sleep(1.0)  # let them all import and wait at the line
+    go.touch()
+    results = [writer.communicate(timeout=120) for writer in writers]
+    assert [w.returncode for w in writers] == [0] * 8, [err for _, err in results]
+    saved = {out.strip() for out, _ in results}
+    assert len(saved) == 8
+
+    store = Store(root)
+    assert len(store.encoders()) == 1  # eight saves of one encoder: one module, no error
+    listed = store.decoders()
+    assert {d.id for d in listed} == saved
+    for module in [*store.encoders(), *listed]:
+        store.verify(module)
+    assert list(Path(root).rglob(".tmp-*")) == [] and list(Path(root).rglob(".removed-*")) == []

@@ -1,0 +1,83 @@
+"""Stores behind fsspec URLs: memory:// (as a stand-in for s3:// and friends) and file:///."""
+
+import uuid
+
+import pytest
+
+from plugmt.bundles import export_bundle, import_bundle
+from plugmt.errors import PlugmtError
+from plugmt.registry import Store, fingerprint, weight_arrays
+from plugmt.store_files import LocalFiles, RemoteFiles
+from plugmt.workflows.runtime import store_path
+from plugmt.workflows.translator import Translator
+
+SENTENCES = ["Monday, January 3, 2000", "3 janvier 2000"]
+
+
+@pytest.fixture
+def memory_store() -> Store:
+    return Store(f"memory://plugmt-{uuid.uuid4().hex[:8]}/store")
+
+
+def copy_modules(trained, store: Store):
+    """Save the trained encoder and its es decoder into `store` through the ordinary save path."""
+    source = trained["store"]
+    encoder_layer, source_vocab = source.load_encoder(trained["encoder"])
+    encoder = store.save_encoder(encoder_layer, source_vocab, {"languages": ["en", "fr", "de"]})
+    decoder_layer, vocab = source.load_decoder(trained["plugged"], encoder_layer.thought_spec())
+    record = {k: v for k, v in trained["plugged"].meta.items() if k in ("lang", "pairs", "stage", "max_len")}
+    decoder = store.save_decoder(decoder_layer, vocab, encoder, record)
+    return encoder, decoder
+
+
+def test_memory_store_saves_lists_verifies_and_loads(trained, memory_store):
+    assert isinstance(memory_store.files, RemoteFiles)
+    encoder, decoder = copy_modules(trained, memory_store)
+    assert encoder.id == trained["encoder"].id
+    assert [m.id for m in memory_store.encoders()] == [encoder.id]
+    assert [m.id for m in memory_store.decoders()] == [decoder.id]
+    for module in (encoder, decoder):
+        memory_store.verify(module)
+    loaded, _ = memory_store.load_encoder(memory_store.encoder())
+    assert fingerprint(weight_arrays(loaded)) == trained["encoder"].meta["fingerprint"]
+    here = Translator(memory_store, memory_store.encoder()).translate(SENTENCES, decoder="es")
+    there = Translator(trained["store"], trained["encoder"]).translate(SENTENCES, decoder="es")
+    assert here == there
+
+
+def test_memory_store_names_a_damaged_file(trained, memory_store):
+    encoder, _ = copy_modules(trained, memory_store)
+    memory_store.files.fs.pipe_file(f"{encoder.path}/weights.npz", b"short")
+    with pytest.raises(PlugmtError, match=r"store file memory://.*weights\.npz is truncated"):
+        memory_store.verify(encoder)
+
+
+def test_memory_store_takes_bundles_and_removes_modules(trained, memory_store, tmp_path):
+    source = trained["store"]
+    decoder = import_bundle(memory_store, export_bundle(source, trained["plugged"], tmp_path / "d.tar.gz"))
+    assert not memory_store.has_encoder(decoder.meta["encoder_id"])  # allowed: shown by `show`
+    encoder = import_bundle(memory_store, export_bundle(source, trained["encoder"], tmp_path / "e.tar.gz"))
+    with pytest.raises(PlugmtError, match=r"has 1 stored decoder\(s\) trained against it"):
+        memory_store.remove(encoder)
+    memory_store.remove(decoder)
+    memory_store.remove(encoder)
+    assert memory_store.encoders() == [] and memory_store.decoders() == []
+
+
+def test_a_folder_without_meta_is_still_arriving_and_not_listed(trained, memory_store):
+    encoder, _ = copy_modules(trained, memory_store)
+    memory_store.files.fs.pipe_file(f"{encoder.path.parent}/lstm-half/config.json", b"{}")
+    assert [m.id for m in memory_store.encoders()] == [encoder.id]
+
+
+def test_file_url_is_the_local_store(trained):
+    root = trained["store"].root
+    store = Store(f"file://{root}")
+    assert isinstance(store.files, LocalFiles) and store.root == root
+    assert [m.id for m in store.decoders()] == [m.id for m in trained["store"].decoders()]
+
+
+def test_store_setting_keeps_urls_and_resolves_folders(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert store_path("memory://team/store") == "memory://team/store"
+    assert store_path("shared") == tmp_path / "shared"
