@@ -1,10 +1,14 @@
+import hashlib
+import json
+import unicodedata
 from collections import defaultdict
 
 import pytest
 
 import plugmt.corpora.corpus as corpus_module
 from plugmt.corpora.corpus import load_corpus
-from plugmt.corpora.phrasebook import PhrasebookSettings, generate, normalise
+from plugmt.corpora.families import FAMILIES
+from plugmt.corpora.phrasebook import PhrasebookSettings, generate, normalise, settings_from, split_of
 from plugmt.errors import PlugmtError
 
 SMALL = PhrasebookSettings(first_year=1999, last_year=2001)
@@ -86,3 +90,182 @@ def test_asking_for_a_language_the_corpus_lacks_is_explained(tmp_path):
     )
     with pytest.raises(PlugmtError, match="has no language 'cs'; it has: en, fr"):
         corpus.texts("train", "cs")
+
+
+# --- the full phrasebook: every family, 15 languages (small sizes so it stays fast) ---------------
+
+FIFTEEN = ["en", "fr", "de", "es", "pt", "it", "nl", "ro", "pl", "cs", "sv", "tr", "ru", "ja", "ar"]
+SMALL_SIZES = {"date_range": 150, "quantity": 300, "currency_amount": 300, "cardinal": 300}
+FULL = PhrasebookSettings(
+    languages=[*FIFTEEN, "iso"],
+    families=list(FAMILIES),
+    first_year=2000,
+    last_year=2001,
+    family_sizes=SMALL_SIZES,
+)
+
+
+@pytest.fixture(scope="module")
+def full() -> dict[str, list[str]]:
+    return generate(FULL)
+
+
+def _rows_of(columns: dict[str, list[str]], family: str) -> list[int]:
+    return [i for i, group in enumerate(columns["group"]) if group == family]
+
+
+def test_default_corpus_is_unchanged_by_the_new_generator():
+    # sha256 of generate() by GENERATOR_VERSION 1 (dates only) for the same settings
+    columns = generate(SMALL)
+    digest = hashlib.sha256(json.dumps(columns, sort_keys=True).encode()).hexdigest()
+    assert digest == "2f42c5fcd05a1de6d87706583625ea9779876e8cc4d1e9393048afd5d1df0267"
+
+
+def test_every_family_is_generated_deterministically(full):
+    assert set(full["group"]) == set(FAMILIES)
+    assert generate(FULL) == full
+
+
+def test_every_family_keeps_all_renderings_of_a_meaning_in_one_split(full):
+    assert len(set(full["meaning"])) == len(full["meaning"])
+    for family in FAMILIES:
+        rows = _rows_of(full, family)
+        assert rows, family
+        if FAMILIES[family].train_only:
+            continue
+        for i in rows:  # the split is the hash of the meaning's key, the same for every language
+            key = full["meaning"][i].split(":", 1)[1]
+            assert full["split"][i] == split_of(key, FULL.valid_fraction, FULL.test_fraction), family
+        for lang in FIFTEEN:
+            training = {full[lang][i] for i in rows if full["split"][i] == "train"}
+            held_out = {full[lang][i] for i in rows if full["split"][i] != "train"}
+            assert not training & held_out, (family, lang)
+    assert full["split"].count("test") > 0 and full["split"].count("valid") > 0
+
+
+def test_train_only_families_never_reach_valid_or_test(full):
+    train_only = [name for name, family in FAMILIES.items() if family.train_only]
+    assert set(train_only) == {"country_name", "language_name", "script_name", "currency_name"}
+    for family in train_only:
+        assert {full["split"][i] for i in _rows_of(full, family)} == {"train"}, family
+
+
+def test_every_string_has_one_meaning_in_every_language_across_families(full):
+    for lang in FIFTEEN:
+        assert len(set(full[lang])) == len(full[lang]), lang
+
+
+def test_every_row_has_every_column_and_nothing_exotic(full):
+    odd = {"\u00a0", "\u202f", "\u2009", "\u200e", "\u200f", "\u061c"}
+    for lang in [*FIFTEEN, "iso"]:
+        assert len(full[lang]) == len(full["meaning"]), lang
+        for text in full[lang]:
+            assert text and text == text.strip(), (lang, text)
+            assert not any(ch in odd or unicodedata.category(ch) == "Cf" for ch in text), (lang, text)
+
+
+@pytest.mark.parametrize(
+    ("family", "iso", "en", "de"),
+    [
+        ("month_day", "--05-05", "May 5", "5. Mai"),
+        ("month_year", "2001-05", "May 2001", "Mai 2001"),
+        ("quarter_year", "2001-Q2", "2nd quarter 2001", "2. Quartal 2001"),
+        ("relative_time", "P3D", "in 3 days", "in 3 Tagen"),
+        ("relative_time", "-P2W", "2 weeks ago", "vor 2 Wochen"),
+        ("relative_time", "PT5M", "in 5 minutes", "in 5 Minuten"),
+        ("quantity", "5 km", "5 kilometers", "5 Kilometer"),
+        ("currency_amount", "12.50 EUR", "12.50 euros", "12,50 Euro"),
+        ("cardinal", "21", "twenty-one", "einundzwanzig"),
+        ("country_name", "DE", "Germany", "Deutschland"),
+        ("language_name", "fr", "French", "Französisch"),
+        ("script_name", "Latn", "Latin", "Lateinisch"),
+        ("currency_name", "JPY", "Japanese Yen", "Japanischer Yen"),
+    ],
+)
+def test_known_renderings_of_every_family(family, iso, en, de):
+    sizes = {name: 10_000 for name in FAMILIES}
+    columns = generate(
+        PhrasebookSettings(
+            languages=["en", "de", "iso"],
+            families=[family],
+            first_year=2001,
+            last_year=2001,
+            family_sizes=sizes,
+        )
+    )
+    i = columns["iso"].index(iso)
+    assert (columns["en"][i], columns["de"][i]) == (en, de)
+
+
+def test_a_date_range_is_an_iso_interval():
+    columns = generate(
+        PhrasebookSettings(languages=["en", "iso"], families=["date_range"], first_year=2001, last_year=2001)
+    )
+    start, end = columns["iso"][0].split("/")
+    assert start == "2001-01-01" and end > start
+    assert " – " in columns["en"][0]
+
+
+def test_family_sizes_pick_a_stable_growing_subset():
+    def meanings(size: int) -> list[str]:
+        settings = PhrasebookSettings(
+            languages=["en", "iso"], families=["cardinal"], family_sizes={"cardinal": size}
+        )
+        return generate(settings)["meaning"]
+
+    small, large = meanings(50), meanings(200)
+    assert len(small) == 50 and len(large) == 200 and set(small) < set(large)
+    assert max(int(m.split(":")[1]) for m in small) > 1000  # spread over 0..9999, not the first 50
+
+
+def test_a_language_a_family_cannot_render_is_refused_by_name():
+    settings = PhrasebookSettings(languages=["en", "zh", "iso"], families=["date_long", "cardinal"])
+    with pytest.raises(PlugmtError, match=r"family 'cardinal' cannot render language 'zh'.*remove cardinal"):
+        generate(settings)
+    zh = PhrasebookSettings(
+        languages=["en", "zh", "iso"],
+        families=[f for f in FAMILIES if f != "cardinal"],
+        first_year=2001,
+        last_year=2001,
+        family_sizes=SMALL_SIZES,
+    )
+    assert all(generate(zh)["zh"])
+
+
+def test_bad_family_sizes_are_named():
+    with pytest.raises(PlugmtError, match="unknown phrasebook family 'cardinals'"):
+        generate(PhrasebookSettings(family_sizes={"cardinals": 10}))
+    with pytest.raises(PlugmtError, match=r"data.family_sizes.cardinal=0 must be a whole number"):
+        generate(PhrasebookSettings(family_sizes={"cardinal": 0}))
+
+
+def test_configs_keep_the_default_and_offer_the_full_phrasebook(compose):
+    default = compose(phrasebook=False).data
+    assert list(default.languages) == ["en", "fr", "de", "es", "pt", "it", "iso"]
+    assert list(default.families) == ["date_full", "date_long", "date_medium"]
+    assert (default.first_year, default.last_year) == (1950, 2049)
+    assert set(default.family_sizes) == set(FAMILIES)  # so data.family_sizes.<family>=N needs no '+'
+    assert settings_from(default) == PhrasebookSettings(
+        languages=list(default.languages), families=list(default.families)
+    )
+    full_data = compose("data=phrasebook_full", phrasebook=False).data
+    assert full_data.name == "phrasebook"
+    assert set(FIFTEEN) < set(full_data.languages) and "iso" in full_data.languages
+    assert list(full_data.families) == list(FAMILIES)
+    assert set(full_data.family_sizes) == set(FAMILIES)
+
+
+def test_cached_corpus_keeps_train_only_families_in_train(tmp_path):
+    settings = {
+        "name": "phrasebook",
+        "cache_dir": str(tmp_path),
+        "languages": ["en", "fr", "iso"],
+        "families": ["month_day", "country_name"],
+        "family_sizes": {"country_name": 40},
+    }
+    before = corpus_module.generation_count
+    corpus = load_corpus(settings)
+    assert load_corpus(settings).texts("test", "iso") == corpus.texts("test", "iso")
+    assert corpus_module.generation_count == before + 1
+    assert set(corpus.groups("test")) == set(corpus.groups("valid")) == {"month_day"}
+    assert corpus.groups("train").count("country_name") == 40
