@@ -34,6 +34,49 @@ def _user_errors(task: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return wrapped
 
 
+def hydra_error_line(error: BaseException) -> str:
+    """Hydra's several-line composition errors as one line: what failed, why, and the options."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    if "Config search path:" in lines:
+        lines = lines[: lines.index("Config search path:")]
+    head, options = [], []
+    for line in lines:
+        if not line or line.startswith("See https://"):
+            continue
+        if options or line.startswith("Available options"):
+            if not line.endswith("_schema"):  # typed schemas are internal, not choices
+                options.append(line)
+        else:
+            head.append(line.rstrip("."))
+    cause = error.__cause__
+    if cause is not None and str(cause).strip():
+        head.insert(1, str(cause).strip().splitlines()[0])  # the why, before Hydra's hint
+    text = "; ".join(head)
+    if options:
+        text += f" ({options[0].rstrip(':')}: {', '.join(options[1:])})"
+    return text
+
+
+def _check_overrides(config_path: str, config_name: str, argv: list[str]) -> None:
+    """Compose once before Hydra does, so a bad override is one `plugmt: error:` line, exit 2.
+
+    Hydra reports these itself in several lines with exit 1; flags (--multirun, --cfg, ...) are
+    left to Hydra.
+    """
+    if any(arg.startswith("-") for arg in argv):
+        return
+    from hydra import compose, initialize_config_module
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    module = config_path.removeprefix("pkg://")
+    try:
+        with initialize_config_module(module, version_base="1.3"):
+            compose(config_name, overrides=argv)
+    except (HydraException, OmegaConfBaseException) as error:
+        _fail(hydra_error_line(error))
+
+
 def _hydra_app(config_name: str, task: Callable[[Any], Any], config_path: str = CONFIG_PATH) -> None:
     """Run `task` as a Hydra app; the conf/ tree's apps get the architectures' typed schemas."""
     import hydra
@@ -47,6 +90,8 @@ def _hydra_app(config_name: str, task: Callable[[Any], Any], config_path: str = 
         # Their config schemas must be in the ConfigStore before composing. Not for translate:
         # there `decoder=` is a plain key, and a `decoder` schema group would capture it.
         load_architectures()
+    sys.argv[1:] = _accept_plus_experiment(sys.argv[1:])
+    _check_overrides(config_path, config_name, sys.argv[1:])
     hydra.main(version_base="1.3", config_path=config_path, config_name=config_name)(_user_errors(task))()
 
 
