@@ -10,15 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from plugmt.errors import PlugmtError
+from plugmt.errors import PlugmtError, exit_with_error
 
 log = logging.getLogger("plugmt")
 CONFIG_PATH = "pkg://plugmt.conf"
 
 
-def _fail(message: str) -> None:
-    print(f"plugmt: error: {message}", file=sys.stderr)
-    sys.exit(2)
+_fail = exit_with_error
 
 
 def _user_errors(task: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -41,7 +39,7 @@ def hydra_error_line(error: BaseException) -> str:
         lines = lines[: lines.index("Config search path:")]
     head, options = [], []
     for line in lines:
-        if not line or line.startswith("See https://"):
+        if not line:
             continue
         if options or line.startswith("Available options"):
             if not line.endswith("_schema"):  # typed schemas are internal, not choices

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from plugmt.errors import PlugmtError
+from plugmt.errors import PlugmtError, exit_with_error
 from plugmt.registry import Store, StoredModule
 from plugmt.workflows.runtime import store_path
 
@@ -103,5 +103,4 @@ def main(argv: list[str] | None = None) -> None:
             store.remove(store.find(args.id), force=args.force)
             print(f"removed {args.id}")
     except PlugmtError as error:
-        print(f"plugmt: error: {error}", file=sys.stderr)
-        sys.exit(2)
+        exit_with_error(error)

@@ -11,13 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from plugmt.errors import PlugmtError
+from plugmt.errors import PlugmtError, exit_with_error
 
 IGNORED = ("seed=", "experiment=", "hydra.", "store=")
 
@@ -104,6 +103,5 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         rows = summarise(Path(args.folder))
     except PlugmtError as error:
-        print(f"plugmt: error: {error}", file=sys.stderr)
-        sys.exit(2)
+        exit_with_error(error)
     print(json.dumps(rows, indent=1) if args.json else markdown(rows), end="")

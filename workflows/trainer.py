@@ -45,7 +45,8 @@ def train_settings(cfg: DictConfig) -> TrainSettings:
     try:
         merged = OmegaConf.merge(OmegaConf.structured(TrainSettings), cfg.train)
     except OmegaConfBaseException as error:
-        raise PlugmtError(f"train settings: {error.msg} (key train.{error.full_key})") from None
+        why = str(error.msg).strip().splitlines()[0]
+        raise PlugmtError(f"train.{error.full_key}: {why}") from None
     return OmegaConf.to_object(merged)
 
 
