@@ -1,0 +1,43 @@
+import keras
+import numpy as np
+
+from plugmt.workflows.monitor import Monitor, Validation
+
+
+def scripted(scores):
+    """A validate function returning the given chrF at successive calls, and the layer it watches."""
+    layer = keras.layers.Dense(2)
+    layer.build((None, 3))
+    calls = iter(scores)
+
+    def validate(step):
+        return Validation(step, {("en", "de"): 0.0}, {("en", "de"): next(calls)})
+
+    return layer, validate
+
+
+def test_the_best_validated_weights_come_back_and_patience_stops_training(tmp_path):
+    layer, validate = scripted([10.0, 30.0, 20.0, 25.0, 5.0])
+    monitor = Monitor(validate, {"decoder": layer}, every=100, patience=2, tensorboard=str(tmp_path / "tb"))
+    kept = None
+    stopped_at = None
+    for step in range(100, 600, 100):
+        layer.set_weights([np.full((3, 2), step, "float32"), np.zeros(2, "float32")])
+        if step == 200:
+            kept = [w.copy() for w in layer.get_weights()]
+        if monitor.check(step):
+            stopped_at = step
+            break
+    assert stopped_at == 400  # 300 and 400 brought no gain over 200: patience 2 is spent
+    assert monitor.restore_best() == 200
+    assert np.array_equal(layer.get_weights()[0], kept[0])
+    assert monitor.record()["validations"] == [[100, 10.0], [200, 30.0], [300, 20.0], [400, 25.0]]
+    assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
+
+
+def test_without_patience_training_never_stops_early_and_due_follows_every():
+    layer, validate = scripted([3.0, 2.0, 1.0])
+    monitor = Monitor(validate, {"decoder": layer}, every=50)
+    assert [monitor.due(s) for s in (49, 50, 100)] == [False, True, True]
+    assert not any(monitor.check(s) for s in (50, 100, 150))
+    assert Monitor(validate, {"decoder": layer}).due(100) is False
