@@ -107,9 +107,13 @@ def _summary(validation: Mapping[Pair, float]) -> str:
     return ", ".join(f"{pair_name(p)} {v:.3f}" for p, v in validation.items())
 
 
-def _vocab(corpus: Corpus, langs: Sequence[str], cfg: DictConfig) -> Vocab:
+def _vocab(corpus: Corpus, langs: Sequence[str], cfg: DictConfig, shared: bool = False) -> Vocab:
+    """One language's vocabulary (data.vocab_size), or the encoder's, shared by its source
+    languages (data.source_vocab_size, default the same)."""
     texts = [t for lang in langs for t in corpus.texts("train", lang)]
-    return Vocab.cached(texts, str(cfg.data.vocab_type), int(cfg.data.vocab_size), cfg.data.get("cache_dir"))
+    size = cfg.data.get("source_vocab_size") if shared else None
+    size = int(size or cfg.data.vocab_size)
+    return Vocab.cached(texts, str(cfg.data.vocab_type), size, cfg.data.get("cache_dir"))
 
 
 def _record(cfg: DictConfig, stage: str, pairs: Sequence[Pair], history: Mapping[str, Any]) -> dict:
@@ -144,7 +148,7 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
         # x -> x for every language both read and written: each decoder also learns to read its own
         # language's thoughts, not only the thoughts of the languages it translates from.
         pairs = pairs + [(lang, lang) for lang in sources if lang in targets]
-    source_vocab = _vocab(corpus, sources, cfg)
+    source_vocab = _vocab(corpus, sources, cfg, shared=True)
     target_vocabs = {t: _vocab(corpus, [t], cfg) for t in targets}
     encoder = build_encoder(cfg.encoder, source_vocab.size)
     decoders = {
