@@ -93,6 +93,14 @@ class MultiTargetBatches:
             total += len(reach)
         return total / len(self.pairs)
 
+    def state(self) -> dict:
+        """Where the stream stands (JSON-able): a checkpoint stores it so a resumed run draws on."""
+        return {"rng": self.rng.bit_generator.state}
+
+    def restore(self, state: dict) -> None:
+        """Continue from a `state()`: the next batches are the ones that would have come."""
+        self.rng.bit_generator.state = state["rng"]
+
     def __iter__(self) -> MultiTargetBatches:
         return self
 

@@ -58,3 +58,19 @@ def test_the_same_seed_draws_the_same_batches():
         x, y = next(a), next(b)
         np.testing.assert_array_equal(x.sources, y.sources)
         assert x.directions == y.directions
+
+
+def test_a_restored_stream_draws_the_batches_that_would_have_come():
+    import json
+
+    batches = make()
+    for _ in range(3):
+        next(batches)
+    saved = json.loads(json.dumps(batches.state()))
+    expected = [next(batches) for _ in range(4)]
+    again = make(seed=99)
+    again.restore(saved)
+    for want, got in zip(expected, [next(again) for _ in range(4)], strict=True):
+        assert want.languages == got.languages
+        assert np.array_equal(want.sources, got.sources)
+        assert all(np.array_equal(a, b) for a, b in zip(want.target_out, got.target_out, strict=True))
