@@ -95,8 +95,8 @@ class MultiTargetBatches:
         return {"seed": self.seed, "position": self.position}
 
     def restore(self, state: dict[str, int]) -> None:
-        if int(state["seed"]) != self.seed:
-            raise PlugmtError(f"cannot resume a batch stream of seed {state['seed']} with seed {self.seed}")
+        """Continue from a `state()`: the next batches are the ones that would have come."""
+        self.seed = int(state["seed"])
         self.position = int(state["position"])
 
     def _partner(self, primary: str, rng: np.random.Generator) -> str:

@@ -91,3 +91,19 @@ def test_temperature_flattens_group_sampling_toward_uniform():
     assert weights(1.0) == [0.9, 0.1]
     assert weights(1000.0)[1] > 0.49  # practically uniform
     assert 0.1 < weights(5.0)[1] < 0.5
+
+
+def test_a_restored_stream_draws_the_batches_that_would_have_come():
+    import json
+
+    batches = make()
+    for _ in range(3):
+        next(batches)
+    saved = json.loads(json.dumps(batches.state()))
+    expected = [next(batches) for _ in range(4)]
+    again = make(seed=99)
+    again.restore(saved)
+    for want, got in zip(expected, [next(again) for _ in range(4)], strict=True):
+        assert want.languages == got.languages
+        assert np.array_equal(want.sources, got.sources)
+        assert all(np.array_equal(a, b) for a, b in zip(want.target_out, got.target_out, strict=True))

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -16,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from plugmt.corpora.batches import Batch, MultiTargetBatches
 from plugmt.encoders.thought import Thought
 from plugmt.errors import PlugmtError
+from plugmt.workflows.resume import TrainingCheckpoint, remove_run
 
 log = logging.getLogger("plugmt.train")
 
@@ -37,6 +39,9 @@ class TrainSettings:
     log_every: int = 100
     eval_items: int = 200
     max_seconds: float | None = None
+    checkpoint_every: int = 200
+    resume: bool = True
+    strategy: str = "none"
 
 
 def train_settings(cfg: DictConfig) -> TrainSettings:
@@ -47,7 +52,12 @@ def train_settings(cfg: DictConfig) -> TrainSettings:
     except OmegaConfBaseException as error:
         why = str(error.msg).strip().splitlines()[0]
         raise PlugmtError(f"train.{error.full_key}: {why}") from None
-    return OmegaConf.to_object(merged)
+    settings = OmegaConf.to_object(merged)
+    from plugmt.workflows.distribute import STRATEGIES
+
+    if settings.strategy not in STRATEGIES:
+        raise PlugmtError(f"train.strategy={settings.strategy!r} is not one of: {', '.join(STRATEGIES)}")
+    return settings
 
 
 # --------------------------------------------------------------------------- the loop
@@ -108,6 +118,10 @@ class Trainer:
             optimizers[lang].build(decoder.trainable_variables)
         if encoder_optimizer is not None:
             encoder_optimizer.build(encoder.trainable_variables)
+        # Every optimizer by name (decoders by language), for checkpoints.
+        self.optimizers = dict(optimizers)
+        if encoder_optimizer is not None:
+            self.optimizers["encoder"] = encoder_optimizer
         align = train_encoder and settings.align_weight > 0 and sources > 1
         ids = tf.TensorSpec([None, None], tf.int32)
         per_decoder = tuple(ids for _ in self.decoders)
@@ -173,6 +187,36 @@ class _Window:
     def rate(self) -> float:
         return self.pairs / max(time.perf_counter() - self.started, 1e-9)
 
+    def sums(self) -> dict[str, float]:
+        """What a checkpoint keeps of it, so a resumed run logs the same averages."""
+        return {"loss": self.loss, "alignment": self.alignment, "steps": self.steps}
+
+
+def _make_trainer(
+    encoder: Any,
+    decoders: Mapping[str, Any],
+    settings: TrainSettings,
+    train_encoder: bool,
+    sources: int,
+    strategy: tf.distribute.Strategy | None,
+) -> Any:
+    if strategy is None:
+        return Trainer(encoder, decoders, settings, train_encoder, sources)
+    from plugmt.workflows.distribute import DistributedTrainer
+
+    return DistributedTrainer(strategy, encoder, decoders, settings, train_encoder, sources)
+
+
+def _checkpoint(
+    run_dir: Path | None, settings: TrainSettings, encoder: Any, decoders: Mapping[str, Any], trainer: Any
+) -> TrainingCheckpoint | None:
+    if run_dir is None or settings.checkpoint_every <= 0:
+        return None
+    if not settings.resume:
+        remove_run(run_dir)  # a fresh start: no older checkpoint may outlive it
+    layers = {"encoder": encoder, **{f"decoder-{lang}": d for lang, d in decoders.items()}}
+    return TrainingCheckpoint(run_dir, layers, trainer.optimizers, settings.checkpoint_every)
+
 
 def fit(
     encoder: Any,
@@ -182,13 +226,41 @@ def fit(
     settings: TrainSettings,
     train_encoder: bool,
     stage: str,
+    strategy: tf.distribute.Strategy | None = None,
+    run_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Run `steps` updates (or until train.max_seconds), logging loss and throughput."""
-    trainer = Trainer(encoder, decoders, settings, train_encoder, 2 if batches.two_sources else 1)
-    started = time.perf_counter()
-    window = _Window(started)
-    done, losses = 0, []
-    for done in range(1, steps + 1):
+    """Run `steps` updates (or until train.max_seconds), logging loss and throughput.
+
+    With a `run_dir` and train.checkpoint_every > 0, the whole training state is checkpointed there
+    every so many steps and after the last, and a run finding a checkpoint (train.resume) goes on
+    from it: the same batches, the same updates, the same loss history as if never stopped.
+    """
+    sources = 2 if batches.two_sources else 1
+    trainer = _make_trainer(encoder, decoders, settings, train_encoder, sources, strategy)
+    checkpoint = _checkpoint(run_dir, settings, encoder, decoders, trainer)
+    done, losses, before = 0, [], 0.0
+    window = _Window(time.perf_counter())
+    restored = checkpoint.restore() if checkpoint is not None and settings.resume else None
+    if restored is not None:
+        done, state = restored
+        batches.restore(state["batches"])
+        losses, before = list(state["losses"]), float(state["seconds"])
+        window.loss, window.alignment, window.steps = (
+            state["window"][k] for k in ("loss", "alignment", "steps")
+        )
+        log.info(f"resuming {stage} from step {done}")
+    started = time.perf_counter() - before
+
+    def save(step: int) -> None:
+        state = {
+            "batches": batches.state(),
+            "losses": losses,
+            "window": window.sums(),
+            "seconds": time.perf_counter() - started,
+        }
+        checkpoint.save(step, state)
+
+    for done in range(done + 1, steps + 1):  # noqa: B020 (resumes from the restored step)
         batch = next(batches)
         step_losses, alignment = trainer(batch)
         active = [batches.decoders.index(target) for _, target in batch.directions]
@@ -203,7 +275,14 @@ def fit(
                 f" · {window.rate():,.0f} pairs/s · {elapsed:.0f}s"
             )
             window = _Window(time.perf_counter())
+        if checkpoint is not None and (checkpoint.due(done) or done == steps or over_time):
+            save(done)
         if over_time:
             log.info(f"{stage}: stopping at step {done}, train.max_seconds={settings.max_seconds} reached")
             break
+    if checkpoint is not None and checkpoint.write_seconds:
+        log.info(
+            f"{stage}: {len(checkpoint.write_seconds)} checkpoints written to {run_dir}, "
+            f"{np.mean(checkpoint.write_seconds):.3f}s each"
+        )
     return {"steps": done, "seconds": round(time.perf_counter() - started, 1), "loss": losses}

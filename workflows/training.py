@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -18,6 +19,8 @@ from plugmt.corpora.pairs import Pair, pair_name, parse_pairs
 from plugmt.corpora.vocab import Vocab
 from plugmt.errors import PlugmtError
 from plugmt.registry import Store, StoredModule, build_decoder, build_encoder
+from plugmt.workflows.distribute import make_strategy, scope, worker_suffix
+from plugmt.workflows.resume import remove_run, run_folder
 from plugmt.workflows.runtime import seed_everything
 from plugmt.workflows.trainer import TrainSettings, fit, train_settings
 from plugmt.workflows.translator import Pipeline
@@ -71,6 +74,8 @@ def _fit_and_validate(
     train_encoder: bool,
     stage: str,
     description: str,
+    strategy: tf.distribute.Strategy | None = None,
+    run_dir: Path | None = None,
 ) -> tuple[dict[str, Any], dict[Pair, float], dict[str, int]]:
     """What both stages do once their modules exist: tokenise once, train, validate.
 
@@ -95,12 +100,21 @@ def _fit_and_validate(
     )
     steps = _steps(settings, len(corpus.groups("train")), pairs, batches)
     log.info(f"{stage}: {description}; {steps} steps of {settings.batch_size}")
-    history = fit(encoder, decoders, batches, steps, settings, train_encoder, stage)
+    history = fit(encoder, decoders, batches, steps, settings, train_encoder, stage, strategy, run_dir)
     max_lens = {t: _max_len(target_ids[t]) for t in decoders}
     pipelines = {
         t: Pipeline(encoder, source_vocab, d, target_vocabs[t], max_lens[t]) for t, d in decoders.items()
     }
     return history, _validate(corpus, pipelines, pairs, settings.eval_items), max_lens
+
+
+def _run_dir(
+    store: Store, stage: str, cfg: DictConfig, strategy: Any, extra: Mapping[str, Any] | None = None
+) -> Path:
+    """This stage's checkpoint folder; other workers of a multi-worker run keep theirs apart."""
+    folder = run_folder(store.root, stage, cfg, extra)
+    suffix = worker_suffix(strategy)
+    return folder / suffix if suffix else folder
 
 
 def _summary(validation: Mapping[Pair, float]) -> str:
@@ -150,11 +164,14 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
         pairs = pairs + [(lang, lang) for lang in sources if lang in targets]
     source_vocab = _vocab(corpus, sources, cfg, shared=True)
     target_vocabs = {t: _vocab(corpus, [t], cfg) for t in targets}
-    encoder = build_encoder(cfg.encoder, source_vocab.size)
-    decoders = {
-        t: build_decoder({**cfg.decoder, "lang": t}, target_vocabs[t].size, encoder.thought_spec())
-        for t in targets
-    }
+    strategy = make_strategy(settings.strategy)
+    with scope(strategy):
+        encoder = build_encoder(cfg.encoder, source_vocab.size)
+        decoders = {
+            t: build_decoder({**cfg.decoder, "lang": t}, target_vocabs[t].size, encoder.thought_spec())
+            for t in targets
+        }
+    run_dir = _run_dir(store, "joint", cfg, strategy)
     history, validation, max_lens = _fit_and_validate(
         cfg,
         settings,
@@ -168,6 +185,8 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
         stage="joint",
         description=f"encoder {cfg.encoder.name} over {', '.join(sources)}; decoders "
         f"{', '.join(targets)}; {len(pairs)} directions",
+        strategy=strategy,
+        run_dir=run_dir,
     )
     encoder_module = store.save_encoder(
         encoder, source_vocab, {**_record(cfg, "joint", pairs, history), "languages": sources}
@@ -182,6 +201,7 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
             metrics={"valid_exact": {pair_name(p): validation[p] for p in own_pairs}},
         )
         decoder_modules.append(store.save_decoder(decoders[t], target_vocabs[t], encoder_module, record))
+    remove_run(run_dir)  # only now: a kill before this resumes, at worst re-saving the decoders
     log.info(
         f"joint done in {history['seconds']}s: encoder {encoder_module.id}; "
         f"valid exact {_summary(validation)}"
@@ -219,7 +239,11 @@ def train_plugin(
     encoder, source_vocab = store.load_encoder(encoder_module)
     encoder.trainable = False  # and its variables are left out of every gradient
     target_vocab = _vocab(corpus, [lang], cfg)
-    decoder = build_decoder({**cfg.decoder, "lang": lang}, target_vocab.size, encoder.thought_spec())
+    strategy = make_strategy(settings.strategy)
+    with scope(strategy):
+        decoder = build_decoder({**cfg.decoder, "lang": lang}, target_vocab.size, encoder.thought_spec())
+    extra = {"lang": lang, "pairs": [list(p) for p in pairs], "encoder": encoder_module.id}
+    run_dir = _run_dir(store, "plugin", cfg, strategy, extra)
     history, validation, max_lens = _fit_and_validate(
         cfg,
         settings,
@@ -233,6 +257,8 @@ def train_plugin(
         stage="plugin",
         description=f"new {lang} decoder on {', '.join(map(pair_name, pairs))} against frozen "
         f"encoder {encoder_module.id}",
+        strategy=strategy,
+        run_dir=run_dir,
     )
     record = _record(cfg, "plugin", pairs, history)
     record.update(
@@ -241,5 +267,6 @@ def train_plugin(
         metrics={"valid_exact": {pair_name(p): v for p, v in validation.items()}},
     )
     module = store.save_decoder(decoder, target_vocab, encoder_module, record)
+    remove_run(run_dir)
     log.info(f"plugin done in {history['seconds']}s: decoder {module.id}; valid exact {_summary(validation)}")
     return module
