@@ -4,7 +4,8 @@
 [B, heads, max_len, depth] plus a position counter, so search never re-runs the prefix and the
 state's shapes stay the same in every iteration of a `tf.while_loop`. Beam search gathers every
 state tensor along its first axis, which reorders these buffers with their hypotheses. The
-cross-attention keys and values of the thought are computed once, in `initial_state`.
+cross-attention keys and values of the thought are computed once, in `initial_state`. When the
+buffers are full (`max_len` outputs), the last step can only end the sentence.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import keras
 import tensorflow as tf
 
 from plugmt.decoders.base import LanguageDecoder
+from plugmt.decoders.search import EOS_ID
 from plugmt.encoders.attention import (
     FeedForward,
     MultiHeadAttention,
@@ -102,6 +104,11 @@ class TransformerDecoder(LanguageDecoder):
 
     def teacher_forced(self, inputs: tf.Tensor, thought: Thought, training: bool = False) -> tf.Tensor:
         length = tf.shape(inputs)[1]
+        tf.debugging.assert_less_equal(
+            length,
+            self.config.max_len,
+            message=f"a target is longer than decoder.max_len={self.config.max_len}; raise it",
+        )
         x = self._embed(inputs, tf.range(length)[None], training)
         causal, cross_mask = causal_mask(length), padding_mask(thought.mask)
         for block in self.blocks:
@@ -142,5 +149,9 @@ class TransformerDecoder(LanguageDecoder):
             values.append(tf.where(written, new_values, state["values"][i]))
             cross_kv = (state["cross_keys"][i], state["cross_values"][i])
             x = block.transform(x, (keys[i], values[i]), visible, cross_kv, cross_mask, training=False)
+        logits = self._logits(x[:, 0])
+        full = tf.equal(position, self.config.max_len - 1)[:, None]  # no room for another token
+        only_eos = tf.where(tf.range(self.vocab_size) == EOS_ID, 0.0, -1e9)[None, :]
+        logits = tf.where(full, tf.cast(only_eos, logits.dtype), logits)
         state = {**state, "position": position + 1, "keys": keys, "values": values}
-        return self._logits(x[:, 0]), state
+        return logits, state

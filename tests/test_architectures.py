@@ -6,7 +6,7 @@ import tensorflow as tf
 from conftest import TINY
 
 from plugmt.corpora.vocab import Vocab
-from plugmt.decoders.search import beam_search, greedy_search, sequence_log_prob
+from plugmt.decoders.search import EOS_ID, beam_search, greedy_search, sequence_log_prob
 from plugmt.encoders.thought import ThoughtSpec
 from plugmt.errors import PlugmtError
 from plugmt.registry import Store, build_decoder, build_encoder, fingerprint, weight_arrays
@@ -160,6 +160,16 @@ def test_beam_of_one_is_greedy_and_wider_beams_never_score_lower(encoder_name, d
     rescored = sequence_log_prob(decoder, thought, wide).numpy()
     np.testing.assert_allclose(wide_scores.numpy(), rescored, rtol=1e-4, atol=1e-4)
     assert (rescored >= greedy_scores - 1e-4).all()
+
+
+def test_a_full_cache_ends_every_sentence():
+    encoder, _ = encoder_and_decoder("transformer", "transformer")
+    decoder = build_decoder({**DECODERS["transformer"], "max_len": 4}, 12, encoder.thought_spec())
+    randomise(decoder, 2)
+    thought = encoder.encode(SOURCES)
+    for ids in (greedy_search(decoder, thought, 10), beam_search(decoder, thought, 10, beam_size=3)[0]):
+        assert ids.shape[1] <= 4
+        assert all(EOS_ID in row for row in ids.numpy())
 
 
 def test_cached_search_runs_compiled_with_beams():
