@@ -35,10 +35,10 @@ from plugmt.registry import register_decoder
 class TransformerDecoderConfig:
     name: str = "transformer"
     lang: str | None = None
-    d_model: int = 128
+    d_model: int = 64
     heads: int = 4
     layers: int = 2
-    ffn: int = 256
+    ffn: int = 128
     dropout: float = 0.1
     positions: str = "sinusoidal"  # sinusoidal | learned
     max_len: int = 128  # the longest output search may produce (the step cache's length)

@@ -15,10 +15,10 @@ from plugmt.registry import register_encoder
 @dataclass
 class TransformerEncoderConfig:
     name: str = "transformer"
-    d_model: int = 128
+    d_model: int = 64
     heads: int = 4
-    layers: int = 3
-    ffn: int = 256
+    layers: int = 2
+    ffn: int = 128
     dropout: float = 0.1
     positions: str = "sinusoidal"  # sinusoidal | learned
     max_len: int = 256  # learned positions: the longest source
