@@ -60,12 +60,12 @@ def test_padding_does_not_change_a_sentence_thought():
 
 
 def test_a_decoder_refuses_a_thought_kind_it_cannot_read():
-    with pytest.raises(PlugmtError, match="reads thoughts of kind vector, but the encoder emits 'memory'"):
-        build_decoder({"name": "lstm"}, vocab_size=10, thought=ThoughtSpec("memory", 8))
+    with pytest.raises(PlugmtError, match="reads thoughts of kind slots, memory, but the encoder emits 'vec"):
+        build_decoder({"name": "transformer"}, vocab_size=10, thought=ThoughtSpec("vector", 8))
 
 
 def test_unknown_architecture_lists_the_registered_ones():
-    with pytest.raises(PlugmtError, match="unknown encoder architecture 'gru'; registered: lstm"):
+    with pytest.raises(PlugmtError, match="architecture 'gru'; registered: bridge, lstm, transformer"):
         build_encoder({"name": "gru"}, vocab_size=10)
 
 

@@ -1,0 +1,87 @@
+"""The attention bridge (Vázquez et al. 2019): a fixed number of slots, whatever the sentence length.
+
+A bi-LSTM or self-attention body reads the source; K learned queries then each attend over its
+states (structured self-attention, Lin et al. 2017), so every sentence becomes K vectors [B, K, D].
+The bridge is the only path from source to decoder, which is what makes it a shared interlingua.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import tensorflow as tf
+
+from plugmt.encoders.attention import TransformerStack, check_transformer_sizes
+from plugmt.encoders.base import SharedEncoder
+from plugmt.encoders.thought import Thought
+from plugmt.errors import PlugmtError
+from plugmt.registry import register_encoder
+
+BODIES = ("lstm", "transformer")
+
+
+@dataclass
+class BridgeEncoderConfig:
+    name: str = "bridge"
+    body: str = "lstm"  # lstm (bidirectional, d_model/2 units each way) | transformer
+    d_model: int = 128  # width of every state and slot
+    slots: int = 10  # K: vectors per sentence
+    attention_units: int = 128  # hidden size of the K queries' scoring layer
+    # The transformer body's settings (as encoder=transformer):
+    heads: int = 4
+    layers: int = 2
+    ffn: int = 256
+    dropout: float = 0.1
+    positions: str = "sinusoidal"
+    max_len: int = 256
+
+
+@register_encoder("bridge", BridgeEncoderConfig)
+class BridgeEncoder(SharedEncoder):
+    thought_kind = "slots"
+
+    def __init__(self, config: BridgeEncoderConfig, vocab_size: int) -> None:
+        super().__init__(config, vocab_size)
+        if config.body not in BODIES:
+            raise PlugmtError(f"encoder.body={config.body!r}: use one of {', '.join(BODIES)}")
+        if config.slots < 1:
+            raise PlugmtError(f"encoder.slots={config.slots}: the bridge needs at least one slot")
+        if config.body == "lstm":
+            if config.d_model % 2:
+                raise PlugmtError(f"encoder.d_model={config.d_model} must be even: the bi-LSTM halves it")
+            self.embedding = keras.layers.Embedding(vocab_size, config.d_model, name="embedding")
+            lstm = keras.layers.LSTM(config.d_model // 2, return_sequences=True, name="lstm")
+            self.body = keras.layers.Bidirectional(lstm, name="bi_lstm")
+        else:
+            check_transformer_sizes("encoder", config.d_model, config.heads, config.positions)
+            self.body = TransformerStack(
+                vocab_size,
+                config.d_model,
+                config.heads,
+                config.layers,
+                config.ffn,
+                config.dropout,
+                config.positions,
+                config.max_len,
+            )
+        self.score_hidden = keras.layers.Dense(config.attention_units, activation="relu", name="score_hidden")
+        self.queries = keras.layers.Dense(config.slots, use_bias=False, name="queries")
+
+    @property
+    def width(self) -> int:
+        return int(self.config.d_model)
+
+    def _states(self, ids: tf.Tensor, mask: tf.Tensor, training: bool) -> tf.Tensor:
+        if self.config.body == "lstm":
+            return self.body(self.embedding(ids), mask=mask, training=training)
+        return self.body.states(ids, training=training)
+
+    def encode(self, ids: tf.Tensor, training: bool = False) -> Thought:
+        mask = tf.not_equal(ids, 0)
+        states = self._states(ids, mask, training)  # [B, T, D]
+        scores = self.queries(self.score_hidden(states))  # [B, T, K]
+        scores = tf.where(mask[:, :, None], scores, tf.constant(-1e9, scores.dtype))
+        weights = tf.nn.softmax(scores, axis=1)  # each slot: a distribution over source positions
+        slots = tf.einsum("btk,btd->bkd", weights, states)
+        return Thought(kind="slots", memory=slots)

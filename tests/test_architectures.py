@@ -1,0 +1,263 @@
+"""The attention architectures: encoder=transformer|bridge, decoder=transformer, decoder=lstm over slots."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import TINY
+
+from plugmt.corpora.vocab import Vocab
+from plugmt.decoders.search import EOS_ID, beam_search, greedy_search, sequence_log_prob
+from plugmt.encoders.thought import ThoughtSpec
+from plugmt.errors import PlugmtError
+from plugmt.registry import Store, build_decoder, build_encoder, fingerprint, weight_arrays
+
+SMALL = {"d_model": 16, "heads": 2, "layers": 2, "ffn": 32, "dropout": 0.1}
+ENCODERS = {
+    "transformer": {"name": "transformer", **SMALL},
+    "transformer-learned-no-middle-residual": {
+        "name": "transformer",
+        **SMALL,
+        "layers": 3,
+        "positions": "learned",
+        "max_len": 16,
+        "drop_middle_residual": True,
+    },
+    "bridge-lstm": {"name": "bridge", "d_model": 16, "slots": 3, "attention_units": 8},
+    "bridge-transformer": {
+        "name": "bridge",
+        "body": "transformer",
+        **SMALL,
+        "slots": 3,
+        "attention_units": 8,
+    },
+}
+DECODERS = {
+    "transformer": {"name": "transformer", **SMALL, "max_len": 16},
+    "transformer-untied-learned": {
+        "name": "transformer",
+        **SMALL,
+        "max_len": 16,
+        "tie_embeddings": False,
+        "positions": "learned",
+    },
+    "lstm": {"name": "lstm", "embed_dim": 6},
+    "lstm-narrow": {"name": "lstm", "embed_dim": 6, "units": 12, "feed_thought": False},
+}
+SOURCES = tf.constant([[5, 6, 7, 0, 0, 0], [4, 5, 6, 7, 8, 9], [9, 0, 0, 0, 0, 0]])
+TARGETS = tf.constant([[2, 4, 5, 6, 7, 3, 0], [2, 8, 8, 4, 3, 0, 0], [2, 3, 0, 0, 0, 0, 0]])
+
+
+def randomise(layer, seed: int) -> None:
+    """Random weights are a model like any other, and make equalities non-trivial."""
+    for i, weight in enumerate(layer.weights):
+        weight.assign(tf.random.stateless_normal(weight.shape, seed=[seed, i], stddev=0.5))
+
+
+def encoder_and_decoder(encoder_name: str, decoder_name: str, vocab_size: int = 12):
+    tf.random.set_seed(0)
+    encoder = build_encoder(ENCODERS[encoder_name], vocab_size=vocab_size)
+    decoder = build_decoder(DECODERS[decoder_name], vocab_size=vocab_size, thought=encoder.thought_spec())
+    randomise(encoder, 1)
+    randomise(decoder, 2)
+    return encoder, decoder
+
+
+# --------------------------------------------------------------------------- encoders
+
+
+@pytest.mark.parametrize("name", list(ENCODERS))
+def test_encoders_emit_their_kind_and_ignore_padding(name):
+    encoder = build_encoder(ENCODERS[name], vocab_size=12)
+    randomise(encoder, 1)
+    thought = encoder.encode(SOURCES)
+    kind = "slots" if name.startswith("bridge") else "memory"
+    assert encoder.thought_spec() == ThoughtSpec(kind, 16)
+    assert thought.kind == kind
+    if kind == "slots":
+        assert thought.memory.shape == (3, 3, 16) and thought.mask is None
+    else:
+        assert thought.memory.shape == (3, 6, 16)
+        np.testing.assert_array_equal(thought.mask.numpy(), SOURCES.numpy() != 0)
+    alone = encoder.encode(SOURCES[:1, :3]).pooled()
+    np.testing.assert_allclose(alone.numpy(), thought.pooled().numpy()[:1], atol=1e-5)
+
+
+def test_drop_middle_residual_affects_only_the_middle_layer():
+    settings = {**ENCODERS["transformer"], "layers": 3}
+    plain = build_encoder(settings, vocab_size=12)
+    dropped = build_encoder({**settings, "drop_middle_residual": True}, vocab_size=12)
+    assert [b.residual for b in plain.stack.blocks] == [True, True, True]
+    assert [b.residual for b in dropped.stack.blocks] == [True, False, True]
+    for weight, same in zip(dropped.weights, plain.weights, strict=True):
+        weight.assign(same)
+    assert not np.allclose(dropped.encode(SOURCES).memory.numpy(), plain.encode(SOURCES).memory.numpy())
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"name": "transformer", "d_model": 10, "heads": 4}, "encoder.d_model=10 must be a multiple of"),
+        ({"name": "transformer", "positions": "rotary"}, "encoder.positions='rotary': use one of"),
+        ({"name": "bridge", "body": "gru"}, "encoder.body='gru': use one of lstm, transformer"),
+        ({"name": "bridge", "d_model": 15}, "encoder.d_model=15 must be even"),
+    ],
+)
+def test_impossible_encoder_settings_are_refused_in_one_line(settings, message):
+    with pytest.raises(PlugmtError, match=message):
+        build_encoder(settings, vocab_size=12)
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def test_lstm_decoder_refuses_units_other_than_the_vector_width():
+    with pytest.raises(PlugmtError, match=r"units=12 must equal its width 8; leave decoder.units=null"):
+        build_decoder({"name": "lstm", "units": 12}, vocab_size=10, thought=ThoughtSpec("vector", 8))
+
+
+@pytest.mark.parametrize("kind", ["slots", "memory"])
+def test_lstm_decoder_reads_slots_and_memory_at_any_width(kind):
+    decoder = build_decoder({"name": "lstm", "units": 12}, vocab_size=10, thought=ThoughtSpec(kind, 8))
+    assert decoder.attends and decoder.cell.units == 12
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+@pytest.mark.parametrize(
+    ("encoder_name", "decoder_name"),
+    [
+        ("transformer", "transformer"),
+        ("bridge-lstm", "transformer-untied-learned"),
+        ("transformer", "lstm"),
+        ("bridge-lstm", "lstm-narrow"),
+    ],
+)
+def test_step_by_step_logits_equal_teacher_forcing(encoder_name, decoder_name):
+    encoder, decoder = encoder_and_decoder(encoder_name, decoder_name)
+    thought = encoder.encode(SOURCES)
+    expected = decoder.teacher_forced(TARGETS, thought).numpy()
+    state = decoder.initial_state(thought)
+    stepped = []
+    for position in range(TARGETS.shape[1]):
+        logits, state = decoder.step(TARGETS[:, position], state, thought)
+        stepped.append(logits.numpy())
+    np.testing.assert_allclose(np.stack(stepped, axis=1), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("encoder_name", "decoder_name"), [("transformer", "transformer"), ("bridge-lstm", "lstm")]
+)
+def test_beam_of_one_is_greedy_and_wider_beams_never_score_lower(encoder_name, decoder_name):
+    encoder, decoder = encoder_and_decoder(encoder_name, decoder_name)
+    thought = encoder.encode(SOURCES)
+    greedy = greedy_search(decoder, thought, max_len=10)
+    greedy_scores = sequence_log_prob(decoder, thought, greedy).numpy()
+    beam, scores = beam_search(decoder, thought, max_len=10, beam_size=1)
+    np.testing.assert_array_equal(beam.numpy(), greedy.numpy())
+    np.testing.assert_allclose(scores.numpy(), greedy_scores, rtol=1e-4, atol=1e-4)
+    wide, wide_scores = beam_search(decoder, thought, max_len=10, beam_size=4)
+    rescored = sequence_log_prob(decoder, thought, wide).numpy()
+    np.testing.assert_allclose(wide_scores.numpy(), rescored, rtol=1e-4, atol=1e-4)
+    assert (rescored >= greedy_scores - 1e-4).all()
+
+
+def test_a_full_cache_ends_every_sentence():
+    encoder, _ = encoder_and_decoder("transformer", "transformer")
+    decoder = build_decoder({**DECODERS["transformer"], "max_len": 4}, 12, encoder.thought_spec())
+    randomise(decoder, 2)
+    thought = encoder.encode(SOURCES)
+    for ids in (greedy_search(decoder, thought, 10), beam_search(decoder, thought, 10, beam_size=3)[0]):
+        assert ids.shape[1] <= 4
+        assert all(EOS_ID in row for row in ids.numpy())
+
+
+def test_cached_search_runs_compiled_with_beams():
+    encoder, decoder = encoder_and_decoder("transformer", "transformer")
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    def decode(ids):
+        thought = encoder.encode(ids)
+        return greedy_search(decoder, thought, 10), beam_search(decoder, thought, 10, beam_size=3)[0]
+
+    greedy, beam = decode(SOURCES)
+    eager = greedy_search(decoder, encoder.encode(SOURCES), 10)
+    np.testing.assert_array_equal(greedy.numpy(), eager.numpy())
+    assert beam.shape[0] == 3
+
+
+# --------------------------------------------------------------------------- the store
+
+
+@pytest.mark.parametrize(
+    ("encoder_name", "decoder_name"),
+    [
+        ("transformer-learned-no-middle-residual", "transformer-untied-learned"),
+        ("bridge-transformer", "lstm"),
+    ],
+)
+def test_store_round_trip_gives_identical_outputs(encoder_name, decoder_name, tmp_path):
+    vocab = Vocab.train(["abcdefghij klm", "nopqrstu 0123"], "char", 100)
+    encoder, decoder = encoder_and_decoder(encoder_name, decoder_name, vocab_size=vocab.size)
+    store = Store(tmp_path)
+    encoder_module = store.save_encoder(encoder, vocab, {"languages": ["xx"]})
+    decoder_module = store.save_decoder(decoder, vocab, encoder_module, {"lang": "yy"})
+    loaded_encoder, _ = store.load_encoder(encoder_module)
+    loaded_decoder, _ = store.load_decoder(decoder_module, loaded_encoder.thought_spec())
+    assert fingerprint(weight_arrays(loaded_encoder)) == encoder_module.meta["fingerprint"]
+    thought, again = encoder.encode(SOURCES), loaded_encoder.encode(SOURCES)
+    np.testing.assert_array_equal(again.memory.numpy(), thought.memory.numpy())
+    logits = decoder.teacher_forced(TARGETS, thought).numpy()
+    np.testing.assert_array_equal(loaded_decoder.teacher_forced(TARGETS, again).numpy(), logits)
+    np.testing.assert_array_equal(
+        greedy_search(loaded_decoder, again, 8).numpy(), greedy_search(decoder, thought, 8).numpy()
+    )
+
+
+# --------------------------------------------------------------------------- training
+
+
+@pytest.fixture(scope="module")
+def compose_architecture(cache_dir):
+    """The config `plugmt-train` would see for these architectures, TINY's data and training settings."""
+    from hydra import compose, initialize_config_module
+
+    base = [o for o in TINY if not o.startswith(("encoder.", "decoder."))]
+
+    def make(*overrides: str):
+        with initialize_config_module("plugmt.conf", version_base="1.3"):
+            return compose("config", overrides=[*base, f"data.cache_dir={cache_dir}", *overrides])
+
+    return make
+
+
+@pytest.mark.parametrize(
+    "architecture",
+    [
+        ["encoder=transformer", "decoder=transformer", "train.learning_rate=0.003"],
+        ["encoder=bridge", "decoder=lstm", "encoder.slots=4"],
+    ],
+)
+def test_training_lowers_the_loss(compose_architecture, architecture, tmp_path):
+    from plugmt.workflows.training import train_joint
+
+    sizes = [
+        "encoder.d_model=32",
+        "decoder.embed_dim=8" if "decoder=lstm" in architecture else "decoder.d_model=32",
+    ]
+    if "encoder=transformer" in architecture:
+        sizes += ["encoder.layers=1", "decoder.layers=1", "encoder.ffn=64", "decoder.ffn=64"]
+    cfg = compose_architecture(
+        f"store={tmp_path}",
+        *architecture,
+        *sizes,
+        "data.pairs=[en-fr]",
+        "train.steps=60",
+        "train.log_every=20",
+        "train.batch_size=32",
+    )
+    encoder, decoders = train_joint(cfg, Store(tmp_path))
+    losses = encoder.meta["training"]["loss"]
+    assert len(losses) == 3
+    assert losses[-1] < losses[0] - 0.4
+    assert decoders[0].meta["lang"] == "fr"
