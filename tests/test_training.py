@@ -88,3 +88,23 @@ def test_steps_of_any_length_reuse_one_trace(compose, tmp_path):
         trainer(batch)
     assert len(widths) > 2
     assert trainer.step.experimental_get_tracing_count() == 1
+
+
+def test_periodic_validation_keeps_the_best_weights_and_logs_to_tensorboard(compose, tmp_path):
+    from plugmt.registry import Store
+    from plugmt.workflows.training import train_joint
+
+    cfg = compose(
+        f"store={tmp_path / 'store'}",
+        "train.steps=8",
+        "train.validate_every=4",
+        "train.patience=1",
+        f"train.tensorboard={tmp_path / 'tb'}",
+        "train.warmup_steps=3",
+    )
+    _, decoders = train_joint(cfg, Store(tmp_path / "store"))
+    record = decoders[0].meta["training"]
+    assert [v[0] for v in record["validations"]][:2] == [4, 8]
+    assert record["selected_step"] in (4, 8)
+    assert record["valid_chrf"] == max(v[1] for v in record["validations"])
+    assert list((tmp_path / "tb").glob("events.out.tfevents.*"))

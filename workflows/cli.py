@@ -139,8 +139,15 @@ def _stage_train(cfg: Any) -> None:
 
 
 def _stage_plugin(cfg: Any) -> None:
+    """plugmt-run's plug-in stage: `plugin.train` settings override `train` for this stage only
+    (e.g. its own time budget)."""
+    from omegaconf import OmegaConf
+
     from plugmt.workflows.training import train_plugin
 
+    own = cfg.plugin.get("train") or {}
+    if own:
+        cfg = OmegaConf.merge(cfg, {"train": own})
     train_plugin(cfg, _store(cfg), cfg.plugin.lang, cfg.plugin.pairs)
 
 

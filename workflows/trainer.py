@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from plugmt.corpora.batches import Batch, MultiTargetBatches
 from plugmt.encoders.thought import Thought
 from plugmt.errors import PlugmtError
+from plugmt.workflows.monitor import Monitor
 from plugmt.workflows.resume import TrainingCheckpoint, remove_run
 
 log = logging.getLogger("plugmt.train")
@@ -42,6 +43,10 @@ class TrainSettings:
     checkpoint_every: int = 200
     resume: bool = True
     strategy: str = "none"
+    warmup_steps: int = 0
+    validate_every: int | None = None
+    patience: int | None = None
+    tensorboard: str | None = None
 
 
 def train_settings(cfg: DictConfig) -> TrainSettings:
@@ -61,6 +66,22 @@ def train_settings(cfg: DictConfig) -> TrainSettings:
 
 
 # --------------------------------------------------------------------------- the loop
+
+
+class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
+    """The rate rises linearly over the first `steps` updates, then stays: Transformers trained
+    from scratch at full rate often diverge in their first few hundred updates."""
+
+    def __init__(self, rate: float, steps: int) -> None:
+        self.rate = float(rate)
+        self.steps = int(steps)
+
+    def __call__(self, step: Any) -> Any:
+        progress = (tf.cast(step, tf.float32) + 1.0) / float(self.steps)
+        return self.rate * tf.minimum(1.0, progress)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"rate": self.rate, "steps": self.steps}
 
 
 def _masked_cross_entropy(target: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
@@ -109,7 +130,10 @@ class Trainer:
         self.decoders = dict(decoders)
 
         def adam() -> keras.optimizers.Optimizer:
-            return keras.optimizers.Adam(settings.learning_rate, global_clipnorm=settings.clip_norm)
+            rate = settings.learning_rate
+            if settings.warmup_steps > 0:
+                rate = LinearWarmup(settings.learning_rate, settings.warmup_steps)
+            return keras.optimizers.Adam(rate, global_clipnorm=settings.clip_norm)
 
         optimizers = {lang: adam() for lang in self.decoders}
         encoder_optimizer = adam() if train_encoder else None
@@ -228,8 +252,12 @@ def fit(
     stage: str,
     strategy: tf.distribute.Strategy | None = None,
     run_dir: Path | None = None,
+    monitor: Monitor | None = None,
 ) -> dict[str, Any]:
     """Run `steps` updates (or until train.max_seconds), logging loss and throughput.
+
+    With a `monitor`, the validation split is scored every train.validate_every steps and training
+    stops once train.patience validations brought no gain (the monitor keeps the best weights).
 
     With a `run_dir` and train.checkpoint_every > 0, the whole training state is checkpointed there
     every so many steps and after the last, and a run finding a checkpoint (train.resume) goes on
@@ -274,11 +302,20 @@ def fit(
                 f"{stage} step {done}/{steps} · loss {losses[-1]:.4f}{align_text}"
                 f" · {window.rate():,.0f} pairs/s · {elapsed:.0f}s"
             )
+            if monitor is not None:
+                curves = {"train/loss": losses[-1], "train/pairs_per_s": window.rate()}
+                if batches.two_sources:
+                    curves["train/alignment"] = window.alignment / window.steps
+                monitor.scalars(done, curves)
             window = _Window(time.perf_counter())
+        patience_spent = monitor is not None and monitor.due(done) and monitor.check(done)
         if checkpoint is not None and (checkpoint.due(done) or done == steps or over_time):
             save(done)
         if over_time:
             log.info(f"{stage}: stopping at step {done}, train.max_seconds={settings.max_seconds} reached")
+            break
+        if patience_spent:
+            log.info(f"{stage}: stopping at step {done}, no gain in {monitor.patience} validations")
             break
     if checkpoint is not None and checkpoint.write_seconds:
         log.info(

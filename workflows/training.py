@@ -20,6 +20,7 @@ from plugmt.corpora.vocab import Vocab
 from plugmt.errors import PlugmtError
 from plugmt.registry import Store, StoredModule, build_decoder, build_encoder
 from plugmt.workflows.distribute import make_strategy, scope, worker_suffix
+from plugmt.workflows.monitor import Monitor, pairs_validator
 from plugmt.workflows.resume import remove_run, run_folder
 from plugmt.workflows.runtime import seed_everything
 from plugmt.workflows.trainer import TrainSettings, fit, train_settings
@@ -100,12 +101,44 @@ def _fit_and_validate(
     )
     steps = _steps(settings, len(corpus.groups("train")), pairs, batches)
     log.info(f"{stage}: {description}; {steps} steps of {settings.batch_size}")
-    history = fit(encoder, decoders, batches, steps, settings, train_encoder, stage, strategy, run_dir)
     max_lens = {t: _max_len(target_ids[t]) for t in decoders}
     pipelines = {
         t: Pipeline(encoder, source_vocab, d, target_vocabs[t], max_lens[t]) for t, d in decoders.items()
     }
+    layers = {f"decoder-{t}": d for t, d in decoders.items()}
+    if train_encoder:
+        layers["encoder"] = encoder
+    monitor = _monitor(corpus, pipelines, pairs, settings, layers)
+    history = fit(
+        encoder, decoders, batches, steps, settings, train_encoder, stage, strategy, run_dir, monitor
+    )
+    if monitor is not None:
+        if not monitor.history or monitor.history[-1].step != history["steps"]:
+            monitor.check(history["steps"])  # the last weights are candidates too
+        monitor.restore_best()
+        history.update(monitor.record())
     return history, _validate(corpus, pipelines, pairs, settings.eval_items), max_lens
+
+
+def _monitor(
+    corpus: Corpus,
+    pipelines: Mapping[str, Pipeline],
+    pairs: Sequence[Pair],
+    settings: TrainSettings,
+    layers: Mapping[str, Any],
+) -> Monitor | None:
+    """Periodic validation (train.validate_every) on a fixed sample of the validation split."""
+    if not settings.validate_every and not settings.tensorboard:
+        return None
+    from plugmt.workflows.evaluation import sample_rows
+
+    rows = sample_rows(len(corpus.groups("valid")), settings.eval_items)
+    column = {}
+    for lang in {lang for pair in pairs for lang in pair}:
+        texts = corpus.texts("valid", lang)
+        column[lang] = [texts[i] for i in rows]
+    validate = pairs_validator(pipelines, column, column, pairs)
+    return Monitor(validate, layers, settings.validate_every, settings.patience, settings.tensorboard)
 
 
 def _run_dir(
