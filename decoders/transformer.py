@@ -99,7 +99,12 @@ class TransformerDecoder(LanguageDecoder):
     def _logits(self, x: tf.Tensor) -> tf.Tensor:
         x = self.final_norm(x)
         if self.project is None:
-            return tf.einsum("...d,vd->...v", x, tf.convert_to_tensor(self.embedding.embeddings))
+            # A plain matmul over flattened positions: the gradient of the equivalent einsum with
+            # an ellipsis materialised a [B, T, vocab, d_model] tensor (2 GB at batch 64).
+            table = tf.convert_to_tensor(self.embedding.embeddings)
+            flat = tf.reshape(x, [-1, tf.shape(x)[-1]])
+            logits = tf.matmul(flat, table, transpose_b=True)
+            return tf.reshape(logits, tf.concat([tf.shape(x)[:-1], [tf.shape(table)[0]]], axis=0))
         return self.project(x)
 
     def teacher_forced(self, inputs: tf.Tensor, thought: Thought, training: bool = False) -> tf.Tensor:
