@@ -142,3 +142,29 @@ def test_translate_with_beam_search(run_store):
     assert len(result.stdout.split("\n")) == 3 and result.stdout.endswith("\n\n")
     bad = run("plugmt-translate", f"store={root / 'store'}", "decoder=en", "beam_size=0", "x")
     assert bad.returncode == 2 and "beam_size=0: it must be 1 (greedy) or more" in bad.stderr
+
+
+def test_parallel_plugin_jobs_against_one_encoder_all_register(run_store):
+    """Two decoders trained at once by Hydra's joblib launcher (separate processes), one store."""
+    from plugmt.registry import Store
+
+    root, _ = run_store
+    store = Store(root / "store")
+    before = {d.id for d in store.decoders()}
+    result = run(
+        "plugmt-train",
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        *[o for o in TINY if not o.startswith("data.pairs")],
+        f"store={root / 'store'}",
+        "train.mode=plugin",
+        "decoder.lang=es,fr",
+        "data.pairs=[de-${decoder.lang}]",
+        cwd=root,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    new = [d for d in Store(root / "store").decoders() if d.id not in before]
+    assert sorted(d.meta["lang"] for d in new) == ["es", "fr"]
+    for module in new:
+        store.verify(module)
