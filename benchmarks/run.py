@@ -5,7 +5,8 @@
 
 Each side runs in its own subprocess (so peak RSS is its own). Figures: training throughput at the
 identical model (target characters/s, steady state, after compile), greedy decoding sentences/s at
-batch 512, beam-4 cost relative to greedy (plugmt), peak RSS, and this machine's float32 matmul peak.
+batch 512, beam-4 cost relative to greedy (plugmt), peak RSS, this machine's float32 matmul peak, and a
+Multi30k-sized Transformer's training FLOPs/s as a fraction of that peak.
 """
 
 from __future__ import annotations
@@ -142,6 +143,47 @@ def side_plugmt() -> dict:
     }
 
 
+def transformer_step_flops(d: int, ffn: int, layers: int, vocab: int, batch: int, length: int) -> float:
+    """Model FLOPs of one training step (forward + backward = 3x forward, multiply-add = 2 FLOPs)
+    of an encoder-decoder Transformer with `layers` layers each side, source = target = `length`."""
+    tokens = batch * length
+    encoder = layers * tokens * (2 * (4 * d * d + 2 * d * ffn) + 4 * length * d)
+    decoder = layers * tokens * (2 * (8 * d * d + 2 * d * ffn) + 8 * length * d)
+    projection = tokens * 2 * d * vocab
+    return 3.0 * (encoder + decoder + projection)
+
+
+def side_transformer() -> dict:
+    """Training FLOPs/s of a Multi30k-sized Transformer (d_model 256, 3+3 layers) on random ids,
+    as a fraction of this machine's float32 matmul peak measured in the same process."""
+    import numpy as np
+    from omegaconf import OmegaConf
+
+    from plugmt.corpora.batches import Batch
+    from plugmt.registry import build_decoder, build_encoder
+    from plugmt.workflows.trainer import Trainer, TrainSettings
+
+    d, ffn, layers, vocab, batch, length = 256, 1024, 3, 4000, 64, 32
+    sizes = {"d_model": d, "heads": 4, "layers": layers, "ffn": ffn, "dropout": 0.0}
+    encoder = build_encoder({"name": "transformer", **sizes}, vocab)
+    decoder = build_decoder({"name": "transformer", "lang": "x", **sizes}, vocab, encoder.thought_spec())
+    settings = OmegaConf.to_object(OmegaConf.structured(TrainSettings(batch_size=batch)))
+    trainer = Trainer(encoder, {"x": decoder}, settings, train_encoder=True, sources=1)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(4, vocab, size=(batch, length)).astype(np.int32)
+    step = Batch(("a",), ids[None], (ids,), (ids,), np.zeros(1, np.int32), ())
+    for _ in range(3):
+        trainer(step)
+    repeats = 10
+    start = time.perf_counter()
+    for _ in range(repeats):
+        trainer(step)
+    seconds = (time.perf_counter() - start) / repeats
+    flops = transformer_step_flops(d, ffn, layers, vocab, batch, length) / seconds / 1e9
+    peak = matmul_peak()
+    return {"transformer_gflops": flops, "matmul_peak_gflops": peak, "fraction_of_peak": flops / peak}
+
+
 def summary(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
@@ -150,12 +192,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=str(HERE / "out"))
-    parser.add_argument("--side", choices=["baseline", "plugmt"], help=argparse.SUPPRESS)
+    parser.add_argument("--side", choices=["baseline", "plugmt", "transformer"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:
-        print(json.dumps(side_baseline() if args.side == "baseline" else side_plugmt()))
+        sides = {"baseline": side_baseline, "plugmt": side_plugmt, "transformer": side_transformer}
+        print(json.dumps(sides[args.side]()))
         return
-    runs: dict[str, list[dict]] = {"baseline": [], "plugmt": []}
+    runs: dict[str, list[dict]] = {"baseline": [], "plugmt": [], "transformer": []}
     for repeat in range(args.repeats):
         for side in runs:
             result = subprocess.run(
@@ -170,6 +213,10 @@ def main() -> None:
         table[key] = {"baseline": base, "plugmt": ours, "ratio": ours["median"] / base["median"]}
     for key in ("beam4_cost_vs_greedy", "matmul_peak_gflops"):
         table[key] = {"plugmt": summary([r[key] for r in runs["plugmt"]])}
+    for key in ("transformer_gflops", "fraction_of_peak"):
+        table[f"transformer_{key}".replace("transformer_transformer", "transformer")] = {
+            "plugmt": summary([r[key] for r in runs["transformer"]])
+        }
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     lines = [
         f"Machine: {machine}; {args.repeats} repeats, median (min–max).",
