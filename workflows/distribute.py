@@ -124,7 +124,7 @@ class DistributedTrainer:
         train_encoder: bool,
         sources: int,
     ) -> None:
-        from plugmt.workflows.trainer import _select
+        from plugmt.workflows.trainer import _select, step_signature
 
         self.strategy = strategy
         self.decoders = dict(decoders)
@@ -179,14 +179,7 @@ class DistributedTrainer:
                 start += len(variables)
             return _global_sum(losses), _global_sum(alignment)
 
-        ids = tf.TensorSpec([None, None], tf.int32)
-        per_decoder = tuple(ids for _ in self.decoders)
-        signature = [
-            tf.TensorSpec([sources, None, None], tf.int32),
-            per_decoder,
-            per_decoder,
-            tf.TensorSpec([len(self.decoders)], tf.int32),
-        ]
+        signature = step_signature(sources, len(self.decoders))
 
         @tf.function(input_signature=signature)
         def step(source, target_in, target_out, source_index):

@@ -111,6 +111,19 @@ def _select(thought: Thought, index: tf.Tensor, sources: int) -> Thought:
     return thought.map(pick)
 
 
+def step_signature(sources: int, decoders: int) -> list[Any]:
+    """The one input signature of a training step (a `Batch`'s tensors): every batch length fits
+    it, so the step is traced once."""
+    ids = tf.TensorSpec([None, None], tf.int32)
+    per_decoder = tuple(ids for _ in range(decoders))
+    return [
+        tf.TensorSpec([sources, None, None], tf.int32),
+        per_decoder,
+        per_decoder,
+        tf.TensorSpec([decoders], tf.int32),
+    ]
+
+
 class Trainer:
     """One compiled update for an encoder and its decoders, whatever the batch's lengths.
 
@@ -147,14 +160,7 @@ class Trainer:
         if encoder_optimizer is not None:
             self.optimizers["encoder"] = encoder_optimizer
         align = train_encoder and settings.align_weight > 0 and sources > 1
-        ids = tf.TensorSpec([None, None], tf.int32)
-        per_decoder = tuple(ids for _ in self.decoders)
-        signature = [
-            tf.TensorSpec([sources, None, None], tf.int32),
-            per_decoder,
-            per_decoder,
-            tf.TensorSpec([len(self.decoders)], tf.int32),
-        ]
+        signature = step_signature(sources, len(self.decoders))
 
         @tf.function(input_signature=signature, jit_compile=settings.jit_compile)
         def step(source, target_in, target_out, source_index):
