@@ -1,0 +1,121 @@
+"""experiment=multi30k in miniature: a few hundred lines written here (never the real data), in the
+{split}.{lang} layout and in the hub layout, run end to end through plugmt-run's stages."""
+
+from __future__ import annotations
+
+import json
+
+import datasets
+import pytest
+
+from plugmt.workflows.cli import run
+
+WORDS = {
+    "en": ["a", "dog", "cat", "runs", "sleeps", "red", "big"],
+    "de": ["ein", "Hund", "Katze", "rennt", "schläft", "roter", "großer"],
+    "fr": ["un", "chien", "chat", "court", "dort", "rouge", "grand"],
+    "cs": ["jeden", "pes", "kočka", "běží", "spí", "červený", "velký"],
+}
+SIZES = {"train": 240, "val": 30, "test_2016_flickr": 30}
+TINY_MODEL = [
+    "encoder.d_model=16",
+    "encoder.heads=2",
+    "encoder.layers=1",
+    "encoder.ffn=16",
+    "decoder.d_model=16",
+    "decoder.heads=2",
+    "decoder.layers=1",
+    "decoder.ffn=16",
+    "train.steps=6",
+    "train.batch_size=16",
+    "train.validate_every=3",
+    "train.eval_items=8",
+    "train.warmup_steps=2",
+    "train.checkpoint_every=0",
+    "+plugin.train.steps=4",
+    "eval.max_items=12",
+    "data.vocab_type=char",
+    "data.vocab_size=200",
+    "data.source_vocab_size=200",
+]
+
+
+def sentences(lang: str, count: int, offset: int) -> list[str]:
+    words = WORDS[lang]
+    return [
+        f"{words[0]} {words[1 + (i + offset) % 6]} {words[1 + (i + offset) // 6 % 6]}" for i in range(count)
+    ]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    path = tmp_path_factory.mktemp("m30k")
+    for offset, (split, count) in enumerate(SIZES.items()):
+        for lang in WORDS:
+            (path / f"{split}.{lang}").write_text("\n".join(sentences(lang, count, offset * 7)) + "\n")
+    return path
+
+
+def _run(cache_dir, tmp_path, *data):
+    """The experiment as plugmt-run composes it (not conftest's TINY: that pins the LSTM)."""
+    from hydra import compose, initialize_config_module
+
+    from plugmt.registry import load_architectures
+
+    load_architectures()
+    out = tmp_path / "eval"
+    overrides = [
+        "experiment=multi30k",
+        *data,
+        *TINY_MODEL,
+        f"store={tmp_path / 'store'}",
+        f"train.tensorboard={tmp_path / 'tb'}",
+        f"eval.out={out}",
+        f"+data.cache_dir={cache_dir}",
+    ]
+    with initialize_config_module("plugmt.conf", version_base="1.3"):
+        cfg = compose("config", overrides=overrides)
+    run(cfg)
+    return json.loads((out / "matrix.json").read_text())
+
+
+def _check(matrix, tmp_path):
+    kinds = {(c["src"], c["tgt"]): c["kind"] for c in matrix["cells"]}
+    assert kinds[("en", "de")] == kinds[("fr", "en")] == "supervised"
+    assert kinds[("de", "fr")] == kinds[("fr", "de")] == "zero-shot"
+    assert kinds[("de", "cs")] == kinds[("fr", "cs")] == "plugged"
+    assert kinds[("en", "cs")] == "supervised"
+    assert {src for src, _ in kinds} == {"en", "de", "fr"} and len(kinds) == 9
+    pivots = {(c["src"], c["tgt"]): c["pivot"]["path"] for c in matrix["cells"] if c["pivot"]}
+    assert pivots == {
+        ("de", "fr"): ["de", "en", "fr"],
+        ("fr", "de"): ["fr", "en", "de"],
+        ("de", "cs"): ["de", "en", "cs"],
+        ("fr", "cs"): ["fr", "en", "cs"],
+    }
+    assert matrix["signatures"]["bleu"].startswith("nrefs:1|") and "version:" in matrix["signatures"]["chrf"]
+    assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
+
+
+def test_the_multi30k_experiment_on_a_folder(folder, cache_dir, tmp_path):
+    _check(_run(cache_dir, tmp_path, f"data.path={folder}"), tmp_path)
+
+
+def test_the_same_experiment_on_a_hub_dataset_saved_locally(folder, cache_dir, tmp_path):
+    splits = {}
+    for ours, theirs in (("train", "train"), ("validation", "val"), ("test", "test_2016_flickr")):
+        rows = [
+            dict(zip(WORDS, r, strict=True))
+            for r in zip(
+                *((folder / f"{theirs}.{lang}").read_text().splitlines() for lang in WORDS), strict=True
+            )
+        ]
+        splits[ours] = datasets.Dataset.from_dict({"translation": rows})
+    datasets.DatasetDict(splits).save_to_disk(str(tmp_path / "hub"))
+    data = [
+        "data=hub",
+        f"data.dataset={tmp_path / 'hub'}",
+        "data.splits={train: train, valid: validation, test: test}",
+    ]
+    # experiment=multi30k picks data=files; the hub corpus replaces it by name
+    _check(_run(cache_dir, tmp_path, *data), tmp_path)
