@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from plugmt.errors import PlugmtError
-from plugmt.store import MODULE_FILES, Store, StoredModule, module_key, sha256
+from plugmt.store import MODULE_FILES, Store, StoredModule, module_key, parse_json, sha256
 from plugmt.weights import fingerprint, read_npz
 
 BUNDLE_VERSION = 1
@@ -260,10 +260,9 @@ def _check_vocab(data: bytes, where: str) -> None:
 
 
 def _json(data: bytes, where: str) -> dict[str, Any]:
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise PlugmtError(f"{where} is not valid JSON ({error}); refused") from None
-    if not isinstance(value, dict):
-        raise PlugmtError(f"{where} is not a JSON object; refused")
-    return value
+    def failure(why: str) -> str:
+        if why == "not a JSON object":
+            return f"{where} is not a JSON object; refused"
+        return f"{where} is not valid JSON ({why}); refused"
+
+    return parse_json(data, where, failure)

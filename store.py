@@ -72,13 +72,16 @@ class StoredModule:
         return f"{self.location}/{name}" if self.location else str(self.path / name)
 
 
-def parse_json(data: bytes, where: Any) -> dict[str, Any]:
+def parse_json(data: bytes, where: Any, failure: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """A JSON object from bytes, or a PlugmtError whose message `failure(why)` words (default: a
+    damaged store file)."""
+    failure = failure or (lambda why: f"store file {where} is damaged ({why}); remove the module")
     try:
         value = json.loads(data.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise PlugmtError(f"store file {where} is damaged ({error}); remove the module") from None
+        raise PlugmtError(failure(str(error))) from None
     if not isinstance(value, dict):
-        raise PlugmtError(f"store file {where} is damaged (not a JSON object); remove the module")
+        raise PlugmtError(failure("not a JSON object"))
     return value
 
 

@@ -124,7 +124,7 @@ class DistributedTrainer:
         train_encoder: bool,
         sources: int,
     ) -> None:
-        from plugmt.workflows.trainer import _select, step_signature
+        from plugmt.workflows.trainer import _select, learning_rate, step_signature
 
         self.strategy = strategy
         self.decoders = dict(decoders)
@@ -135,11 +135,11 @@ class DistributedTrainer:
                 f"use a multiple of {replicas}"
             )
         with strategy.scope():
-            self.optimizers = {lang: keras.optimizers.Adam(settings.learning_rate) for lang in self.decoders}
+            self.optimizers = {lang: keras.optimizers.Adam(learning_rate(settings)) for lang in self.decoders}
             for lang, decoder in self.decoders.items():
                 self.optimizers[lang].build(decoder.trainable_variables)
             if train_encoder:
-                self.optimizers["encoder"] = keras.optimizers.Adam(settings.learning_rate)
+                self.optimizers["encoder"] = keras.optimizers.Adam(learning_rate(settings))
                 self.optimizers["encoder"].build(encoder.trainable_variables)
         align = train_encoder and settings.align_weight > 0 and sources > 1
         clip_norm = settings.clip_norm

@@ -111,6 +111,13 @@ def _select(thought: Thought, index: tf.Tensor, sources: int) -> Thought:
     return thought.map(pick)
 
 
+def learning_rate(settings: TrainSettings) -> Any:
+    """train.learning_rate, risen to linearly over train.warmup_steps when those are set."""
+    if settings.warmup_steps > 0:
+        return LinearWarmup(settings.learning_rate, settings.warmup_steps)
+    return settings.learning_rate
+
+
 def step_signature(sources: int, decoders: int) -> list[Any]:
     """The one input signature of a training step (a `Batch`'s tensors): every batch length fits
     it, so the step is traced once."""
@@ -143,10 +150,7 @@ class Trainer:
         self.decoders = dict(decoders)
 
         def adam() -> keras.optimizers.Optimizer:
-            rate = settings.learning_rate
-            if settings.warmup_steps > 0:
-                rate = LinearWarmup(settings.learning_rate, settings.warmup_steps)
-            return keras.optimizers.Adam(rate, global_clipnorm=settings.clip_norm)
+            return keras.optimizers.Adam(learning_rate(settings), global_clipnorm=settings.clip_norm)
 
         optimizers = {lang: adam() for lang in self.decoders}
         encoder_optimizer = adam() if train_encoder else None
