@@ -92,14 +92,15 @@ def side_baseline() -> dict:
     }
 
 
-def side_plugmt() -> dict:
+def identical_model_trainer(jit: bool):
+    """plugmt's Trainer on the seed model (embedding 10, LSTM 32, no thought fed to each step), and
+    its batch stream; with `jit`, XLA and lengths rounded up to 8 so few shapes compile."""
     from omegaconf import OmegaConf
 
     from plugmt.corpora.batches import MultiTargetBatches
     from plugmt.corpora.vocab import Vocab
     from plugmt.registry import build_decoder, build_encoder
     from plugmt.workflows.trainer import Trainer, TrainSettings
-    from plugmt.workflows.translator import Pipeline
 
     sources, targets = dates()
     source_vocab, target_vocab = Vocab.train(sources), Vocab.train(targets)
@@ -111,20 +112,43 @@ def side_plugmt() -> dict:
     )
     source_ids = {"en": source_vocab.encode_padded(sources)}
     target_ids = {"iso": target_vocab.encode_padded(targets, add_eos=True)}
-    groups = ["all"] * len(sources)
     batches = MultiTargetBatches(
-        source_ids, target_ids, groups, [("en", "iso")], ["iso"], BATCH, 0, two_sources=False
+        source_ids,
+        target_ids,
+        ["all"] * len(sources),
+        [("en", "iso")],
+        ["iso"],
+        BATCH,
+        0,
+        two_sources=False,
+        length_multiple=8 if jit else 1,
     )
-    settings = OmegaConf.to_object(OmegaConf.structured(TrainSettings(batch_size=BATCH)))
+    settings = OmegaConf.to_object(OmegaConf.structured(TrainSettings(batch_size=BATCH, jit_compile=jit)))
     trainer = Trainer(encoder, {"iso": decoder}, settings, train_encoder=True, sources=1)
-    for _ in range(WARMUP):
-        trainer(next(batches))
+    return trainer, batches, (sources, source_vocab, encoder, decoder, target_vocab)
+
+
+def train_throughput(trainer, batches) -> float:
+    """Target characters/s over STEPS batches, after WARMUP steps and one step of every batch
+    shape the timed steps will see (so no tracing or XLA compile is timed)."""
     drawn = [next(batches) for _ in range(STEPS)]
+    shapes = {}
+    for batch in drawn:
+        shapes.setdefault((batch.sources.shape, batch.target_in[0].shape), batch)
+    for batch in [*(next(batches) for _ in range(WARMUP)), *shapes.values()]:
+        trainer(batch)
     start = time.perf_counter()
     for batch in drawn:
         trainer(batch)
     seconds = time.perf_counter() - start
-    chars = sum(int((b.target_out[0] > 0).sum()) for b in drawn)
+    return sum(int((b.target_out[0] > 0).sum()) for b in drawn) / seconds
+
+
+def side_plugmt() -> dict:
+    from plugmt.workflows.translator import Pipeline
+
+    trainer, batches, (sources, source_vocab, encoder, decoder, target_vocab) = identical_model_trainer(False)
+    chars_per_s = train_throughput(trainer, batches)
     pipeline = Pipeline(encoder, source_vocab, decoder, target_vocab, max_len=16)
     beam = Pipeline(encoder, source_vocab, decoder, target_vocab, max_len=16, beam_size=4)
     rates = {}
@@ -134,13 +158,19 @@ def side_plugmt() -> dict:
         pipe(sources[:DECODE_BATCH], DECODE_BATCH)
         rates[name] = DECODE_BATCH / (time.perf_counter() - start)
     return {
-        "train_target_chars_per_s": chars / seconds,
+        "train_target_chars_per_s": chars_per_s,
         "greedy_sentences_per_s": rates["greedy"],
         "beam4_cost_vs_greedy": rates["greedy"] / rates["beam4"],
         "peak_rss_mb": peak_rss_mb(),
         "matmul_peak_gflops": matmul_peak(),
         "retraces": int(trainer.step.experimental_get_tracing_count()),
     }
+
+
+def side_plugmt_xla() -> dict:
+    """The same model and stream with `train.jit_compile=true` (plugmt's best setting for it)."""
+    trainer, batches, _ = identical_model_trainer(True)
+    return {"train_target_chars_per_s": train_throughput(trainer, batches)}
 
 
 def transformer_step_flops(d: int, ffn: int, layers: int, vocab: int, batch: int, length: int) -> float:
@@ -192,13 +222,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=str(HERE / "out"))
-    parser.add_argument("--side", choices=["baseline", "plugmt", "transformer"], help=argparse.SUPPRESS)
+    sides = {
+        "baseline": side_baseline,
+        "plugmt": side_plugmt,
+        "plugmt_xla": side_plugmt_xla,
+        "transformer": side_transformer,
+    }
+    parser.add_argument("--side", choices=list(sides), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:
-        sides = {"baseline": side_baseline, "plugmt": side_plugmt, "transformer": side_transformer}
         print(json.dumps(sides[args.side]()))
         return
-    runs: dict[str, list[dict]] = {"baseline": [], "plugmt": [], "transformer": []}
+    runs: dict[str, list[dict]] = {side: [] for side in sides}
     for repeat in range(args.repeats):
         for side in runs:
             result = subprocess.run(
@@ -211,6 +246,13 @@ def main() -> None:
         base = summary([r[key] for r in runs["baseline"]])
         ours = summary([r[key] for r in runs["plugmt"]])
         table[key] = {"baseline": base, "plugmt": ours, "ratio": ours["median"] / base["median"]}
+    base = table["train_target_chars_per_s"]["baseline"]
+    ours = summary([r["train_target_chars_per_s"] for r in runs["plugmt_xla"]])
+    table["train_target_chars_per_s_jit_compile"] = {
+        "baseline": base,
+        "plugmt": ours,
+        "ratio": ours["median"] / base["median"],
+    }
     for key in ("beam4_cost_vs_greedy", "matmul_peak_gflops"):
         table[key] = {"plugmt": summary([r[key] for r in runs["plugmt"]])}
     for key in ("transformer_gflops", "fraction_of_peak"):

@@ -32,7 +32,9 @@ def greedy_search(decoder: LanguageDecoder, thought: Thought, max_len: int) -> t
     outputs = tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=tf.TensorShape([None]))
 
     def keep_going(i, tokens, state, finished, outputs):
-        return tf.logical_and(i < max_len, tf.logical_not(tf.reduce_all(finished)))
+        # Always one step: an empty batch (all finished at once) still stacks a defined shape [0, 1].
+        going = tf.logical_or(tf.equal(i, 0), tf.logical_not(tf.reduce_all(finished)))
+        return tf.logical_and(i < max_len, going)
 
     def advance(i, tokens, state, finished, outputs):
         logits, state = decoder.step(tokens, state, thought)

@@ -6,6 +6,7 @@ settings (a two-year corpus) so the rows run in seconds; nothing else is added.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -83,7 +84,7 @@ results = []
 from hydra.core.config_store import ConfigStore
 for argv in json.load(sys.stdin):
     sys.argv = list(argv)
-    if argv[0] == "plugmt-translate":  # as in its own process: no architecture schema groups
+    if argv[0] in ("plugmt-translate", "plugmt-export"):  # as in their own process: no schema groups
         for group in ("encoder", "decoder"):
             ConfigStore.instance().repo.pop(group, None)
     captured = io.StringIO()
@@ -129,13 +130,14 @@ def _run_all(commands: list[list[str]], cwd: Path) -> list[tuple[int, str]]:
 
 @pytest.fixture(scope="module")
 def outcomes(places, tmp_path_factory) -> dict[int, tuple[int, str]]:
-    """Every row's (exit status, stderr). plugmt-translate runs in a process of its own: there
-    `decoder=` is a plain key, which the architecture schemas the other apps load would capture."""
+    """Every row's (exit status, stderr). plugmt-translate and plugmt-export run in a process of
+    their own: there `decoder=` is a plain key, which the architecture schemas of the other apps
+    would capture."""
     rows = table_rows()
     cwd = tmp_path_factory.mktemp("cwd")
     found: dict[int, tuple[int, str]] = {}
     for translate in (False, True):
-        chosen = [r for r in rows if r[2].startswith("plugmt-translate") == translate]
+        chosen = [r for r in rows if r[2].startswith(("plugmt-translate", "plugmt-export")) == translate]
         results = _run_all([_argv(r[2], places) for r in chosen], cwd)
         found.update({r[0]: result for r, result in zip(chosen, results, strict=True)})
     return found
@@ -158,3 +160,16 @@ def test_each_mistake_gets_its_one_line(number, mistake, command, message, outco
         with open(dump, "a") as out:
             out.write(json.dumps({"number": number, "message": errors[0]}) + "\n")
     assert _pattern(message).match(errors[0]), errors[0]
+
+
+def _contents(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != ".lock"
+    }
+
+
+def test_no_mistake_touched_the_store(outcomes, places, trained):
+    """Every row that named {store} was refused before writing: the copy is still the original."""
+    assert _contents(Path(places["store"])) == _contents(Path(trained["store"].root))

@@ -68,60 +68,6 @@ def test_translate_reads_stdin_and_survives_unseen_characters(run_store):
     assert records[2]["translation"] == "" and records[0]["decoder"].startswith("es-")
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["decoder=xx"], "no decoder 'xx' in the store"),
-        (["decoder=es", "encoder_id=nope"], "encoder 'nope' is not in the store"),
-    ],
-)
-def test_translate_bad_input_is_one_line(run_store, args, message):
-    root, _ = run_store
-    result = run("plugmt-translate", f"store={root / 'store'}", *args, "x")
-    assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0, result.stderr
-    assert message in result.stderr and "Traceback" not in result.stderr
-
-
-def test_train_bad_input_is_one_line_and_leaves_the_store_alone(tmp_path, cache_dir):
-    store = tmp_path / "store"
-    cases = [
-        (["data.pairs=[en-xx]"], "unknown language 'xx' in data.pairs entry 'en-xx'; known languages:"),
-        (["train.mode=plugin", "decoder.lang=es", "data.pairs=[de-es]"], "has no encoder"),
-        (["train.mode=plugin", "decoder.lang=es", "data.pairs=[en-fr]"], "targets 'fr'"),
-    ]
-    for args, message in cases:
-        result = run(
-            "plugmt-train", *TINY, f"store={store}", f"data.cache_dir={cache_dir}", *args, cwd=tmp_path
-        )
-        assert result.returncode == 2, (args, result.stderr[-2000:])
-        assert message in result.stderr, (args, result.stderr[-2000:])
-        assert "Traceback" not in result.stderr
-    assert not store.exists() or not any(store.rglob("meta.json"))
-
-
-def test_eval_on_an_empty_store_says_so(tmp_path, cache_dir):
-    result = run(
-        "plugmt-eval", *TINY, f"store={tmp_path / 'empty'}", f"data.cache_dir={cache_dir}", cwd=tmp_path
-    )
-    assert result.returncode == 2
-    assert "has no encoder; train one first" in result.stderr
-
-
-@pytest.mark.parametrize(
-    ("override", "message"),
-    [
-        ("encoder.unitz=3", "Key 'unitz' not in 'LSTMEncoderConfig'"),
-        ("encoder.units=many", "Value 'many' of type 'str' could not be converted to Integer"),
-        ("train.steps=[", "advanced/override_grammar"),
-    ],
-)
-def test_malformed_overrides_get_hydras_own_error(tmp_path, override, message):
-    result = run("plugmt-train", override, f"store={tmp_path}", cwd=tmp_path)
-    assert result.returncode != 0
-    assert message in result.stderr
-
-
 def test_the_package_imports_without_tensorflow():
     code = "import sys, plugmt; assert 'tensorflow' not in sys.modules; print(plugmt.__version__)"
     assert run(sys.executable, "-c", code).returncode == 0

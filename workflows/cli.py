@@ -248,6 +248,32 @@ def translate(cfg: Any) -> None:
             print(output)
 
 
+def export(cfg: Any) -> None:
+    from plugmt.workflows.export import export_pair
+
+    if cfg.decoder is None or cfg.out is None:
+        raise PlugmtError(
+            "name the decoder and the folder to write: plugmt-export decoder=<lang or id> out=<dir>"
+        )
+    path = export_pair(
+        _store(cfg),
+        str(cfg.decoder),
+        str(cfg.out),
+        cfg.get("encoder_id"),
+        bool(cfg.allow_foreign),
+        int(cfg.beam_size),
+        float(cfg.length_penalty),
+        bool(cfg.overwrite),
+    )
+    # Where it went on stderr; how to serve it (paste-able Python) on stdout.
+    print(f"plugmt-export: wrote {path} (decoder={cfg.decoder}, beam_size={cfg.beam_size})", file=sys.stderr)
+    print(
+        f"import tensorflow as tf, tensorflow_text\n"
+        f"translate = tf.saved_model.load({str(path)!r}).signatures['serving_default']\n"
+        f"print(translate(text=tf.constant(['...']))['translation'])"
+    )
+
+
 # --------------------------------------------------------------------------- console scripts
 
 
@@ -273,6 +299,10 @@ def translate_main() -> None:
     _TEXT_ARGS[:] = texts
     # Its own config folder: there `decoder=es` names a stored decoder, not the `decoder/` group.
     _hydra_app("translate", translate, config_path=f"{CONFIG_PATH}.apps")
+
+
+def export_main() -> None:
+    _hydra_app("export", export, config_path=f"{CONFIG_PATH}.apps")
 
 
 def registry_main() -> None:
