@@ -92,7 +92,7 @@ def side_baseline() -> dict:
     }
 
 
-def identical_model_trainer(jit: bool):
+def identical_model_trainer(jit: bool, **overrides: object):
     """plugmt's Trainer on the seed model (embedding 10, LSTM 32, no thought fed to each step), and
     its batch stream; with `jit`, XLA and lengths rounded up to 8 so few shapes compile."""
     from omegaconf import OmegaConf
@@ -123,7 +123,9 @@ def identical_model_trainer(jit: bool):
         two_sources=False,
         length_multiple=8 if jit else 1,
     )
-    settings = OmegaConf.to_object(OmegaConf.structured(TrainSettings(batch_size=BATCH, jit_compile=jit)))
+    settings = OmegaConf.to_object(
+        OmegaConf.structured(TrainSettings(batch_size=BATCH, jit_compile=jit, **overrides))
+    )
     trainer = Trainer(encoder, {"iso": decoder}, settings, train_encoder=True, sources=1)
     return trainer, batches, (sources, source_vocab, encoder, decoder, target_vocab)
 
