@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import shutil
 import uuid
@@ -29,7 +28,6 @@ from plugmt.decoders.search import EOS_ID, PAD_ID, beam_search, greedy_search
 from plugmt.errors import PlugmtError
 from plugmt.registry import Store, StoredModule
 
-log = logging.getLogger("plugmt.export")
 EXPORT_FORMAT = 1
 INFO_FILE = "assets.extra/plugmt.json"  # TF Serving's place for files the runtime does not read
 
