@@ -130,14 +130,27 @@ class Store:
         return self._write(key, config, arrays, vocab.model_bytes, meta)
 
     def save_decoder(
-        self, decoder: Any, vocab: Any, encoder: StoredModule, record: Mapping[str, Any]
+        self,
+        decoder: Any,
+        vocab: Any,
+        encoder: StoredModule,
+        record: Mapping[str, Any],
+        reuse_twin: bool = False,
     ) -> StoredModule:
+        """Store a decoder under a new id; with `reuse_twin`, return the stored decoder of this
+        encoder and language with exactly these weights instead, if there is one (a resumed stage
+        whose first attempt was killed after saving, before cleaning up, must not store twins)."""
         arrays = weight_arrays(decoder)
+        weights_print = fingerprint(arrays)
         lang = str(record["lang"])
+        if reuse_twin:
+            for stored in self.decoders(encoder.id, lang):
+                if stored.meta.get("fingerprint") == weights_print:
+                    return stored
         created = now()
         stamp = created[:19].replace(":", "").replace("-", "")
         # The random suffix keeps two decoders saved in the same second with equal weights apart.
-        decoder_id = f"{lang}-{stamp}-{fingerprint(arrays)[:8]}-{secrets.token_hex(3)}"
+        decoder_id = f"{lang}-{stamp}-{weights_print[:8]}-{secrets.token_hex(3)}"
         config = {
             "architecture": decoder.config.name,
             "settings": dataclasses.asdict(decoder.config),
@@ -149,6 +162,7 @@ class Store:
             "role": "decoder",
             "encoder_id": encoder.id,
             "encoder_fingerprint": encoder.meta["fingerprint"],
+            "fingerprint": weights_print,
             "created": created,
             **record,
         }

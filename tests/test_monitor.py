@@ -41,3 +41,21 @@ def test_without_patience_training_never_stops_early_and_due_follows_every():
     assert [monitor.due(s) for s in (49, 50, 100)] == [False, True, True]
     assert not any(monitor.check(s) for s in (50, 100, 150))
     assert Monitor(validate, {"decoder": layer}).due(100) is False
+
+
+def test_a_restored_monitor_brings_back_the_best_of_the_run_before_the_restart():
+    """What a checkpoint keeps (state + best arrays) is enough to select across a kill."""
+    layer, validate = scripted([10.0, 30.0, 20.0, 5.0])
+    monitor = Monitor(validate, {"decoder": layer}, every=100, patience=5)
+    for step in (100, 200, 300):
+        layer.set_weights([np.full((3, 2), step, "float32"), np.zeros(2, "float32")])
+        monitor.check(step)
+    state, arrays = monitor.state(), monitor.best_arrays()
+    _, fresh_validate = scripted([5.0])
+    resumed = Monitor(fresh_validate, {"decoder": layer}, every=100, patience=5)
+    resumed.restore(state, arrays)
+    layer.set_weights([np.full((3, 2), 400, "float32"), np.zeros(2, "float32")])
+    resumed.check(400)
+    assert resumed.restore_best() == 200
+    assert np.array_equal(layer.get_weights()[0], np.full((3, 2), 200, "float32"))
+    assert resumed.record()["validations"] == [[100, 10.0], [200, 30.0], [300, 20.0], [400, 5.0]]

@@ -76,6 +76,50 @@ def test_a_stage_stopped_part_way_resumes_to_the_same_weights_and_losses(
     assert not (tmp_path / RUNS).exists()  # the run folder goes once the modules are stored
 
 
+def test_a_kill_after_saving_before_clean_up_stores_no_twins(compose, tmp_path, monkeypatch):
+    """Killed between storing the modules and deleting the run folder: the re-run resumes at the
+    end, finds its decoders already stored (same encoder, language and weights) and adds none."""
+    from plugmt.workflows import training
+
+    cfg = compose(f"store={tmp_path}", *RESUME)
+    with monkeypatch.context() as patch:
+
+        def killed(folder):
+            raise KeyboardInterrupt("killed")
+
+        patch.setattr(training, "remove_run", killed)
+        with pytest.raises(KeyboardInterrupt):
+            training.train_joint(cfg, Store(tmp_path))
+    first = sorted(m.id for m in Store(tmp_path).decoders())
+    assert len(first) == 3 and (tmp_path / RUNS).exists()
+    _, again = training.train_joint(cfg, Store(tmp_path))
+    assert sorted(m.id for m in again) == first
+    assert sorted(m.id for m in Store(tmp_path).decoders()) == first
+    assert len(Store(tmp_path).encoders()) == 1 and not (tmp_path / RUNS).exists()
+
+
+def test_a_resumed_stage_selects_from_every_validation(compose, tmp_path, monkeypatch):
+    """With validate_every, the best weights and the validation history survive a kill: the
+    resumed run keeps the same step's weights and records the same validations."""
+    from plugmt.workflows.training import train_joint
+
+    validated = (*RESUME, "train.validate_every=3", "train.eval_items=8")
+    reference = tmp_path / "reference"
+    train_joint(compose(f"store={reference}", *validated), Store(reference))
+    cfg = compose(f"store={tmp_path / 'killed'}", *validated)
+    with monkeypatch.context() as patch:
+        crash_after(patch, 8)  # validated at 3 and 6, checkpointed at 4, killed during step 8
+        with pytest.raises(KeyboardInterrupt):
+            train_joint(cfg, Store(tmp_path / "killed"))
+    train_joint(cfg, Store(tmp_path / "killed"))
+    records = [Store(root).encoder().meta["training"] for root in (reference, tmp_path / "killed")]
+    assert records[0]["validations"] == records[1]["validations"]
+    assert [v[0] for v in records[0]["validations"]] == [3, 6, 9, 10]
+    assert records[0]["selected_step"] == records[1]["selected_step"]
+    weights = [stored_weights(Store(root))[0] for root in (reference, tmp_path / "killed")]
+    assert largest_difference(*weights) < 1e-5
+
+
 def test_resume_false_starts_afresh(compose, uninterrupted, tmp_path, monkeypatch, caplog):
     from plugmt.workflows.training import train_joint
 

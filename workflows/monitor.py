@@ -36,6 +36,14 @@ class Validation:
     def score(self) -> float:
         return float(np.mean(list(self.chrf.values())))
 
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "cells": [[*p, self.exact[p], self.chrf[p]] for p in self.chrf]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Validation:
+        cells = [(tuple(c[:2]), float(c[2]), float(c[3])) for c in data["cells"]]
+        return cls(int(data["step"]), {p: e for p, e, _ in cells}, {p: c for p, _, c in cells})
+
     def summary(self) -> str:
         parts = [f"{pair_name(p)} {self.chrf[p]:.1f}" for p in self.chrf]
         return f"valid chrF {self.score:.2f} (exact {np.mean(list(self.exact.values())):.3f}): " + ", ".join(
@@ -101,6 +109,27 @@ class Monitor:
             return False
         since = len(self.history) - 1 - self.history.index(self.best)
         return since >= int(self.patience)
+
+    def state(self) -> dict[str, Any]:
+        """The validations so far and which one is best (JSON); its weights are `best_arrays`."""
+        best = None if self.best is None else self.history.index(self.best)
+        return {"history": [v.to_json() for v in self.history], "best": best}
+
+    def best_arrays(self) -> list[np.ndarray]:
+        """The best weights as one flat list, layers in name order (see `restore`)."""
+        return [w for name in sorted(self._best_weights) for w in self._best_weights[name]]
+
+    def restore(self, state: Mapping[str, Any], arrays: Sequence[np.ndarray]) -> None:
+        """Back to a checkpointed `state` and its `best_arrays`, so a resumed stage selects from
+        every validation of the whole run, not only those after the restart."""
+        self.history = [Validation.from_json(v) for v in state["history"]]
+        self.best = None if state["best"] is None else self.history[int(state["best"])]
+        self._best_weights, start = {}, 0
+        if self.best is not None:
+            for name in sorted(self.layers):
+                count = len(self.layers[name].get_weights())
+                self._best_weights[name] = list(arrays[start : start + count])
+                start += count
 
     def restore_best(self) -> int | None:
         """Put the best validated weights back; the step they come from (None if never validated)."""

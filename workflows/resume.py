@@ -14,12 +14,14 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
@@ -83,6 +85,8 @@ class TrainingCheckpoint:
             python_state=self.python_state,
         )
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.folder), max_to_keep=keep)
+        self.keep = int(keep)
+        self._named: list[str] = []
         self.write_seconds: list[float] = []
 
     def due(self, step: int) -> bool:
@@ -95,6 +99,29 @@ class TrainingCheckpoint:
         with _absl_quiet():
             self.manager.save(checkpoint_number=step)
         self.write_seconds.append(time.perf_counter() - started)
+
+    def save_arrays(self, name: str, arrays: Sequence[np.ndarray]) -> None:
+        """Arrays beside the checkpoints (e.g. the best validated weights), written whole or not at
+        all, and kept only while one of the last `keep` checkpoints may name them."""
+        from plugmt.weights import npz_bytes
+
+        path = self.folder / f"{name}.npz"
+        if not path.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f".{path.name}.{os.getpid()}")
+            temporary.write_bytes(npz_bytes(list(arrays)))
+            os.replace(temporary, path)
+        self._named.append(name)
+        wanted = set(self._named[-self.keep :])
+        for old in self.folder.glob("*.npz"):
+            if old.stem not in wanted:
+                old.unlink(missing_ok=True)
+
+    def load_arrays(self, name: str) -> list[np.ndarray]:
+        from plugmt.weights import read_npz
+
+        path = self.folder / f"{name}.npz"
+        return read_npz(path.read_bytes(), str(path))
 
     def restore(self) -> tuple[int, dict[str, Any]] | None:
         """(step, Python-side state) of the newest complete checkpoint, or None if there is none."""

@@ -252,6 +252,11 @@ def _checkpoint(
     return TrainingCheckpoint(run_dir, layers, trainer.optimizers, settings.checkpoint_every)
 
 
+def _best_name(monitor_state: Mapping[str, Any]) -> str:
+    """The file of the best validated weights a checkpoint's monitor state refers to."""
+    return f"best-step-{monitor_state['history'][monitor_state['best']]['step']}"
+
+
 def fit(
     encoder: Any,
     decoders: Mapping[str, Any],
@@ -286,6 +291,10 @@ def fit(
         window.loss, window.alignment, window.steps = (
             state["window"][k] for k in ("loss", "alignment", "steps")
         )
+        if monitor is not None and state.get("monitor"):
+            best = state["monitor"]["best"]
+            arrays = checkpoint.load_arrays(_best_name(state["monitor"])) if best is not None else []
+            monitor.restore(state["monitor"], arrays)
         log.info(f"resuming {stage} from step {done}")
     started = time.perf_counter() - before
 
@@ -296,6 +305,10 @@ def fit(
             "window": window.sums(),
             "seconds": time.perf_counter() - started,
         }
+        if monitor is not None:
+            state["monitor"] = monitor.state()
+            if monitor.best is not None:  # written before the checkpoint that names it
+                checkpoint.save_arrays(_best_name(state["monitor"]), monitor.best_arrays())
         checkpoint.save(step, state)
 
     for done in range(done + 1, steps + 1):  # noqa: B020 (resumes from the restored step)

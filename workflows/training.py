@@ -205,6 +205,7 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
             for t in targets
         }
     run_dir = _run_dir(store, "joint", cfg, strategy)
+    retried = run_dir.exists()  # an earlier attempt may have stored modules before it was killed
     history, validation, max_lens = _fit_and_validate(
         cfg,
         settings,
@@ -233,8 +234,10 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
             max_len=max_lens[t],
             metrics={"valid_exact": {pair_name(p): validation[p] for p in own_pairs}},
         )
-        decoder_modules.append(store.save_decoder(decoders[t], target_vocabs[t], encoder_module, record))
-    remove_run(run_dir)  # only now: a kill before this resumes, at worst re-saving the decoders
+        decoder_modules.append(
+            store.save_decoder(decoders[t], target_vocabs[t], encoder_module, record, reuse_twin=retried)
+        )
+    remove_run(run_dir)  # only now: a kill before this resumes, and the re-run stores no twins
     log.info(
         f"joint done in {history['seconds']}s: encoder {encoder_module.id}; "
         f"valid exact {_summary(validation)}"
@@ -277,6 +280,7 @@ def train_plugin(
         decoder = build_decoder({**cfg.decoder, "lang": lang}, target_vocab.size, encoder.thought_spec())
     extra = {"lang": lang, "pairs": [list(p) for p in pairs], "encoder": encoder_module.id}
     run_dir = _run_dir(store, "plugin", cfg, strategy, extra)
+    retried = run_dir.exists()
     history, validation, max_lens = _fit_and_validate(
         cfg,
         settings,
@@ -299,7 +303,7 @@ def train_plugin(
         max_len=max_lens[lang],
         metrics={"valid_exact": {pair_name(p): v for p, v in validation.items()}},
     )
-    module = store.save_decoder(decoder, target_vocab, encoder_module, record)
+    module = store.save_decoder(decoder, target_vocab, encoder_module, record, reuse_twin=retried)
     remove_run(run_dir)
     log.info(f"plugin done in {history['seconds']}s: decoder {module.id}; valid exact {_summary(validation)}")
     return module
