@@ -21,7 +21,7 @@ from plugmt.registry import build_decoder, build_encoder, load_architectures, we
 from plugmt.workflows.distribute import DistributedTrainer, make_strategy, scope  # noqa: E402
 from plugmt.workflows.trainer import Trainer, TrainSettings  # noqa: E402
 
-LANGS = ("en", "fr", "de")
+LANGS = ("en", "fr")  # two sources, two decoders: every path of the step, each traced 4 times
 
 
 def build(seed: int):
@@ -42,7 +42,7 @@ def batches(seed: int) -> MultiTargetBatches:
         lang: np.array([list(rng.integers(3, 12, size=n)) + [0] * (10 - n) for n in lengths], dtype=np.int32)
         for lang in LANGS
     }
-    pairs = [("en", "fr"), ("fr", "en"), ("en", "de"), ("de", "en")]
+    pairs = [("en", "fr"), ("fr", "en")]
     return MultiTargetBatches(rows, rows, ["a"] * 64, pairs, list(LANGS), 8, seed, two_sources=True)
 
 

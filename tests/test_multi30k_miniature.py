@@ -56,27 +56,29 @@ def folder(tmp_path_factory):
     return path
 
 
-def _run(cache_dir, tmp_path, *data):
-    """The experiment as plugmt-run composes it (not conftest's TINY: that pins the LSTM)."""
+def _compose(cache_dir, tmp_path, *data):
+    """The experiment's config as plugmt-run composes it (not conftest's TINY: that pins the LSTM)."""
     from hydra import compose, initialize_config_module
 
     from plugmt.registry import load_architectures
 
     load_architectures()
-    out = tmp_path / "eval"
     overrides = [
         "experiment=multi30k",
         *data,
         *TINY_MODEL,
         f"store={tmp_path / 'store'}",
         f"train.tensorboard={tmp_path / 'tb'}",
-        f"eval.out={out}",
+        f"eval.out={tmp_path / 'eval'}",
         f"+data.cache_dir={cache_dir}",
     ]
     with initialize_config_module("plugmt.conf", version_base="1.3"):
-        cfg = compose("config", overrides=overrides)
-    run(cfg)
-    return json.loads((out / "matrix.json").read_text())
+        return compose("config", overrides=overrides)
+
+
+def _run(cache_dir, tmp_path, *data):
+    run(_compose(cache_dir, tmp_path, *data))
+    return json.loads((tmp_path / "eval" / "matrix.json").read_text())
 
 
 def _check(matrix, tmp_path):
@@ -101,7 +103,11 @@ def test_the_multi30k_experiment_on_a_folder(folder, cache_dir, tmp_path):
     _check(_run(cache_dir, tmp_path, f"data.path={folder}"), tmp_path)
 
 
-def test_the_same_experiment_on_a_hub_dataset_saved_locally(folder, cache_dir, tmp_path):
+def test_the_same_experiment_reads_a_hub_dataset_saved_locally(folder, cache_dir, tmp_path):
+    """data=hub replaces the experiment's data=files by name and yields the same corpus, so the
+    stages (run above on files) see the same rows."""
+    from plugmt.corpora.corpus import load_corpus
+
     splits = {}
     for ours, theirs in (("train", "train"), ("validation", "val"), ("test", "test_2016_flickr")):
         rows = [
@@ -112,10 +118,17 @@ def test_the_same_experiment_on_a_hub_dataset_saved_locally(folder, cache_dir, t
         ]
         splits[ours] = datasets.Dataset.from_dict({"translation": rows})
     datasets.DatasetDict(splits).save_to_disk(str(tmp_path / "hub"))
-    data = [
+    hub = _compose(
+        cache_dir,
+        tmp_path,
         "data=hub",
         f"data.dataset={tmp_path / 'hub'}",
         "data.splits={train: train, valid: validation, test: test}",
-    ]
-    # experiment=multi30k picks data=files; the hub corpus replaces it by name
-    _check(_run(cache_dir, tmp_path, *data), tmp_path)
+    )
+    assert hub.data.name == "hub" and hub.encoder.name == "transformer"
+    files = _compose(cache_dir, tmp_path, f"data.path={folder}")
+    from_hub, from_files = load_corpus(hub.data), load_corpus(files.data)
+    assert sorted(from_hub.languages) == sorted(from_files.languages) == sorted(WORDS)
+    for split in ("train", "valid", "test"):
+        for lang in WORDS:
+            assert from_hub.texts(split, lang) == from_files.texts(split, lang)

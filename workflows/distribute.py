@@ -124,7 +124,7 @@ class DistributedTrainer:
         train_encoder: bool,
         sources: int,
     ) -> None:
-        from plugmt.workflows.trainer import _select, learning_rate, step_signature
+        from plugmt.workflows.trainer import learning_rate, stage_losses, step_signature, update_groups
 
         self.strategy = strategy
         self.decoders = dict(decoders)
@@ -141,28 +141,25 @@ class DistributedTrainer:
             if train_encoder:
                 self.optimizers["encoder"] = keras.optimizers.Adam(learning_rate(settings))
                 self.optimizers["encoder"].build(encoder.trainable_variables)
-        align = train_encoder and settings.align_weight > 0 and sources > 1
         clip_norm = settings.clip_norm
 
         def replica_step(source, target_in, target_out, source_index):
-            source = _rows(source, axis=1)
             with tf.GradientTape() as tape:
-                flat = tf.reshape(source, [-1, tf.shape(source)[2]])
-                thought = encoder.encode(flat, training=train_encoder)
-                losses = []
-                for i, decoder in enumerate(self.decoders.values()):
-                    read = _select(thought, source_index[i], sources)
-                    logits = decoder.teacher_forced(_rows(target_in[i], 0), read, training=True)
-                    losses.append(_masked_cross_entropy_part(_rows(target_out[i], 0), logits))
-                losses = tf.stack(losses)
-                alignment = tf.constant(0.0)
-                if align:
-                    pooled = tf.reshape(thought.pooled(), [sources, tf.shape(source)[1], -1])
-                    alignment = _alignment_part(pooled[0], pooled[1])
-                total = tf.reduce_sum(losses) + settings.align_weight * alignment
-            groups = [(self.optimizers[lang], d.trainable_variables) for lang, d in self.decoders.items()]
-            if train_encoder:
-                groups.append((self.optimizers["encoder"], encoder.trainable_variables))
+                losses, alignment, total = stage_losses(
+                    encoder,
+                    self.decoders,
+                    settings,
+                    train_encoder,
+                    sources,
+                    source,
+                    target_in,
+                    target_out,
+                    source_index,
+                    rows=_rows,
+                    cross_entropy=_masked_cross_entropy_part,
+                    align_fn=_alignment_part,
+                )
+            groups = update_groups(self.optimizers, encoder, self.decoders, train_encoder)
             grads = tape.gradient(total, [v for _, variables in groups for v in variables])
             # Embedding gradients stay IndexedSlices: Keras's single-device clipping norm counts a
             # row once per lookup, and the concatenated slices of all replicas give the same norm.

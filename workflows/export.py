@@ -14,11 +14,14 @@ the two agree sentence for sentence — tests/test_export.py holds them to that.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +52,26 @@ def _until_end(ids: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(tf.math.cumprod(tf.cast(going, tf.int32), axis=1), axis=1)
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 pointed at /dev/null: tensorflow-text's SentencePiece logs an INFO line
+    ("precompiled_charsmap is empty") from C++ for every model with identity normalisation, as ours
+    are, and no setting reaches it from Python. Errors still arrive as Python exceptions."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _tokenizer(text: Any, model: bytes) -> Any:
     name = f"sentencepiece_{hashlib.sha256(model).hexdigest()[:16]}"
-    return text.SentencepieceTokenizer(model, out_type=tf.int32, name=name)
+    with _native_stderr_silenced():  # the model is loaded (and the line logged) here
+        return text.SentencepieceTokenizer(model, out_type=tf.int32, name=name)
 
 
 class TranslationModule(tf.Module):
@@ -135,9 +155,9 @@ def export_pair(
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
     try:
-        tf.saved_model.save(
-            module, str(staging), signatures={"serving_default": module.translate.get_concrete_function()}
-        )
+        with _native_stderr_silenced():  # saving re-creates the tokenizers' resources: same line again
+            signature = module.translate.get_concrete_function()
+            tf.saved_model.save(module, str(staging), signatures={"serving_default": signature})
         info = staging / INFO_FILE
         info.parent.mkdir(parents=True, exist_ok=True)
         described = _describe(encoder_module, decoder_module, beam_size, length_penalty)

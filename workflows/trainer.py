@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,55 @@ def _select(thought: Thought, index: tf.Tensor, sources: int) -> Thought:
     return thought.map(pick)
 
 
+def stage_losses(
+    encoder: Any,
+    decoders: Mapping[str, Any],
+    settings: TrainSettings,
+    train_encoder: bool,
+    sources: int,
+    source: tf.Tensor,
+    target_in: Sequence[tf.Tensor],
+    target_out: Sequence[tf.Tensor],
+    source_index: tf.Tensor,
+    rows: Callable[[tf.Tensor, int], tf.Tensor] | None = None,
+    cross_entropy: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] = _masked_cross_entropy,
+    align_fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] = alignment_loss,
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """One step's forward pass: (loss per decoder, alignment, total to differentiate).
+
+    Both source languages go through the encoder as one [K*B, S] pass; each decoder reads the thought
+    its direction needs. A data-parallel replica passes `rows` (its slice of the batch rows along an
+    axis) and loss functions normalised by global counts; the single-device step passes none.
+    """
+    rows = rows or (lambda x, axis: x)
+    source = rows(source, 1)
+    flat = tf.reshape(source, [-1, tf.shape(source)[2]])
+    thought = encoder.encode(flat, training=train_encoder)
+    losses = []
+    for i, decoder in enumerate(decoders.values()):
+        read = _select(thought, source_index[i], sources)
+        logits = decoder.teacher_forced(rows(target_in[i], 0), read, training=True)
+        losses.append(cross_entropy(rows(target_out[i], 0), logits))
+    losses = tf.stack(losses)
+    alignment = tf.constant(0.0)
+    if train_encoder and settings.align_weight > 0 and sources > 1:
+        # Same meanings, two languages: pull the two thoughts together so a decoder cannot tell
+        # which language it reads (Arivazhagan et al. 2019).
+        pooled = tf.reshape(thought.pooled(), [sources, tf.shape(source)[1], -1])
+        alignment = align_fn(pooled[0], pooled[1])
+    return losses, alignment, tf.reduce_sum(losses) + settings.align_weight * alignment
+
+
+def update_groups(
+    optimizers: Mapping[str, Any], encoder: Any, decoders: Mapping[str, Any], train_encoder: bool
+) -> list[tuple[Any, list[Any]]]:
+    """(optimizer, variables) per module that learns: each decoder, and the encoder when it trains."""
+    groups = [(optimizers[lang], d.trainable_variables) for lang, d in decoders.items()]
+    if train_encoder:
+        groups.append((optimizers["encoder"], encoder.trainable_variables))
+    return groups
+
+
 def learning_rate(settings: TrainSettings) -> Any:
     """train.learning_rate, risen to linearly over train.warmup_steps when those are set."""
     if settings.warmup_steps > 0:
@@ -163,30 +212,23 @@ class Trainer:
         self.optimizers = dict(optimizers)
         if encoder_optimizer is not None:
             self.optimizers["encoder"] = encoder_optimizer
-        align = train_encoder and settings.align_weight > 0 and sources > 1
         signature = step_signature(sources, len(self.decoders))
 
         @tf.function(input_signature=signature, jit_compile=settings.jit_compile)
         def step(source, target_in, target_out, source_index):
             with tf.GradientTape() as tape:
-                flat = tf.reshape(source, [-1, tf.shape(source)[2]])
-                thought = encoder.encode(flat, training=train_encoder)
-                losses = []
-                for i, decoder in enumerate(self.decoders.values()):
-                    read = _select(thought, source_index[i], sources)
-                    logits = decoder.teacher_forced(target_in[i], read, training=True)
-                    losses.append(_masked_cross_entropy(target_out[i], logits))
-                losses = tf.stack(losses)
-                alignment = tf.constant(0.0)
-                if align:
-                    # Same meanings, two languages: pull the two thoughts together so a decoder
-                    # cannot tell which language it reads (Arivazhagan et al. 2019).
-                    pooled = tf.reshape(thought.pooled(), [sources, tf.shape(source)[1], -1])
-                    alignment = alignment_loss(pooled[0], pooled[1])
-                total = tf.reduce_sum(losses) + settings.align_weight * alignment
-            groups = [(optimizers[lang], d.trainable_variables) for lang, d in self.decoders.items()]
-            if train_encoder:
-                groups.append((encoder_optimizer, encoder.trainable_variables))
+                losses, alignment, total = stage_losses(
+                    encoder,
+                    self.decoders,
+                    settings,
+                    train_encoder,
+                    sources,
+                    source,
+                    target_in,
+                    target_out,
+                    source_index,
+                )
+            groups = update_groups(self.optimizers, encoder, self.decoders, train_encoder)
             grads = tape.gradient(total, [v for _, variables in groups for v in variables])
             start = 0
             for optimizer, variables in groups:
