@@ -32,6 +32,10 @@ def largest_difference(a: dict[str, list[np.ndarray]], b: dict[str, list[np.ndar
     return max(float(np.max(np.abs(x - y))) for k in a for x, y in zip(a[k], b[k], strict=True))
 
 
+def killed(*args: object) -> None:
+    raise KeyboardInterrupt("killed")
+
+
 def crash_after(monkeypatch: pytest.MonkeyPatch, batches: int) -> None:
     """The batch stream dies on its `batches`-th draw, as a killed process would stop there."""
     original = MultiTargetBatches.__next__
@@ -58,6 +62,7 @@ def uninterrupted(compose, tmp_path_factory):
 def test_a_stage_stopped_part_way_resumes_to_the_same_weights_and_losses(
     compose, uninterrupted, tmp_path, monkeypatch, caplog
 ):
+    from plugmt.workflows import training
     from plugmt.workflows.training import train_joint
 
     cfg = compose(f"store={tmp_path}", *RESUME)
@@ -68,34 +73,20 @@ def test_a_stage_stopped_part_way_resumes_to_the_same_weights_and_losses(
     assert Store(tmp_path).encoders() == []
     assert any((tmp_path / RUNS).iterdir())
     caplog.set_level(logging.INFO, logger="plugmt.train")
-    train_joint(cfg, Store(tmp_path))
+    with monkeypatch.context() as patch:
+        # Killed again, now between storing the modules and deleting the run folder.
+        patch.setattr(training, "remove_run", killed)
+        with pytest.raises(KeyboardInterrupt):
+            train_joint(cfg, Store(tmp_path))
     assert "resuming joint from step 4" in caplog.text
+    first = sorted(m.id for m in Store(tmp_path).decoders())
+    assert len(first) == 3 and (tmp_path / RUNS).exists()
+    _, again = train_joint(cfg, Store(tmp_path))  # resumes at the end: no twins of its decoders
+    assert sorted(m.id for m in again) == sorted(m.id for m in Store(tmp_path).decoders()) == first
     weights, losses = stored_weights(Store(tmp_path))
     assert largest_difference(weights, uninterrupted[0]) < 1e-5
     np.testing.assert_allclose(losses, uninterrupted[1], atol=1e-4)
     assert not (tmp_path / RUNS).exists()  # the run folder goes once the modules are stored
-
-
-def test_a_kill_after_saving_before_clean_up_stores_no_twins(compose, tmp_path, monkeypatch):
-    """Killed between storing the modules and deleting the run folder: the re-run resumes at the
-    end, finds its decoders already stored (same encoder, language and weights) and adds none."""
-    from plugmt.workflows import training
-
-    cfg = compose(f"store={tmp_path}", *RESUME)
-    with monkeypatch.context() as patch:
-
-        def killed(folder):
-            raise KeyboardInterrupt("killed")
-
-        patch.setattr(training, "remove_run", killed)
-        with pytest.raises(KeyboardInterrupt):
-            training.train_joint(cfg, Store(tmp_path))
-    first = sorted(m.id for m in Store(tmp_path).decoders())
-    assert len(first) == 3 and (tmp_path / RUNS).exists()
-    _, again = training.train_joint(cfg, Store(tmp_path))
-    assert sorted(m.id for m in again) == first
-    assert sorted(m.id for m in Store(tmp_path).decoders()) == first
-    assert len(Store(tmp_path).encoders()) == 1 and not (tmp_path / RUNS).exists()
 
 
 def test_a_resumed_stage_selects_from_every_validation(compose, tmp_path, monkeypatch):
