@@ -117,18 +117,13 @@ def plugmt_side() -> dict:
 
 
 def baseline_side() -> dict:
-    import numpy as np
     import run
     import tensorflow as tf
-    from seed_baseline import CharTable, build
+    from seed_baseline import build
 
-    sources, targets = run.dates()
-    source_table, target_table = CharTable(sources), CharTable(targets)
-    width_s, width_t = max(map(len, sources)), max(map(len, targets)) + 1
-    x = source_table.encode(sources, width_s)
-    y = target_table.encode(targets, width_t, ends=True)
-    y_in = np.concatenate([np.ones((len(y), 1), np.int32), y[:, :-1]], axis=1)
-    model, _, _ = build(source_table.size, target_table.size)
+    x, y_in, y, source_size, target_size = run.baseline_data()
+    width_s, width_t = x.shape[1], y.shape[1]
+    model, _, _ = build(source_size, target_size)
     n = run.BATCH * STEPS
     model.fit([x[:n], y_in[:n]], y[:n], batch_size=run.BATCH, epochs=1, verbose=0, shuffle=False)
     logdir = tempfile.mkdtemp()
@@ -138,7 +133,7 @@ def baseline_side() -> dict:
     start = time.perf_counter()
     model.fit([x[:n], y_in[:n]], y[:n], batch_size=run.BATCH, epochs=1, verbose=0, shuffle=False)
     step = (time.perf_counter() - start) / STEPS
-    flops = lstm_step_flops(run.BATCH, width_s, width_t, target_table.size)
+    flops = lstm_step_flops(run.BATCH, width_s, width_t, target_size)
     return {
         "batch_shape": {"source": width_s, "target": width_t},
         "step_ms": round(1000 * step, 2),

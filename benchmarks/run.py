@@ -56,11 +56,13 @@ def matmul_peak() -> float:
     return 10 * 2 * 2048**3 / (time.perf_counter() - start) / 1e9
 
 
-def side_baseline() -> dict:
+def baseline_data():
+    """The seed baseline's arrays of the same dates: (x, decoder input, target, source size,
+    target size), padded to the corpus maximum as the tutorial pads."""
     import numpy as np
 
     sys.path.insert(0, str(HERE))
-    from seed_baseline import CharTable, build, greedy
+    from seed_baseline import CharTable
 
     sources, targets = dates()
     source_table, target_table = CharTable(sources), CharTable(targets)
@@ -68,7 +70,15 @@ def side_baseline() -> dict:
     x = source_table.encode(sources, width_s)
     y = target_table.encode(targets, width_t, ends=True)
     y_in = np.concatenate([np.ones((len(y), 1), np.int32), y[:, :-1]], axis=1)
-    model, encoder, step = build(source_table.size, target_table.size)
+    return x, y_in, y, source_table.size, target_table.size
+
+
+def side_baseline() -> dict:
+    from seed_baseline import build, greedy
+
+    x, y_in, y, source_size, target_size = baseline_data()
+    width_t = y.shape[1]
+    model, encoder, step = build(source_size, target_size)
     n = BATCH * STEPS
     model.fit(
         [x[: BATCH * WARMUP], y_in[: BATCH * WARMUP]],
