@@ -105,12 +105,9 @@ def side_baseline() -> dict:
 def identical_model_trainer(jit: bool, **overrides: object):
     """plugmt's Trainer on the seed model (embedding 10, LSTM 32, no thought fed to each step), and
     its batch stream; with `jit`, XLA and lengths rounded up to 8 so few shapes compile."""
-    from omegaconf import OmegaConf
 
-    from plugmt.corpora.batches import MultiTargetBatches
     from plugmt.corpora.vocab import Vocab
     from plugmt.registry import build_decoder, build_encoder
-    from plugmt.workflows.trainer import Trainer, TrainSettings
 
     sources, targets = dates()
     source_vocab, target_vocab = Vocab.train(sources), Vocab.train(targets)
@@ -120,12 +117,32 @@ def identical_model_trainer(jit: bool, **overrides: object):
     decoder = build_decoder(
         {"name": "lstm", "embed_dim": 10, "feed_thought": False}, target_vocab.size, encoder.thought_spec()
     )
-    source_ids = {"en": source_vocab.encode_padded(sources)}
-    target_ids = {"iso": target_vocab.encode_padded(targets, add_eos=True)}
-    batches = MultiTargetBatches(
-        source_ids,
-        target_ids,
+    trainer, batches = en_iso_trainer(
+        encoder,
+        decoder,
+        source_vocab,
+        target_vocab,
+        sources,
+        targets,
         ["all"] * len(sources),
+        jit,
+        **overrides,
+    )
+    return trainer, batches, (sources, source_vocab, encoder, decoder, target_vocab)
+
+
+def en_iso_trainer(encoder, decoder, source_vocab, target_vocab, sources, targets, groups, jit, **overrides):
+    """plugmt's Trainer and batch stream for the one direction en -> iso at batch BATCH; with `jit`,
+    XLA and lengths rounded up to 8 so few shapes compile. `overrides`: other TrainSettings."""
+    from omegaconf import OmegaConf
+
+    from plugmt.corpora.batches import MultiTargetBatches
+    from plugmt.workflows.trainer import Trainer, TrainSettings
+
+    batches = MultiTargetBatches(
+        {"en": source_vocab.encode_padded(sources)},
+        {"iso": target_vocab.encode_padded(targets, add_eos=True)},
+        groups,
         [("en", "iso")],
         ["iso"],
         BATCH,
@@ -136,8 +153,7 @@ def identical_model_trainer(jit: bool, **overrides: object):
     settings = OmegaConf.to_object(
         OmegaConf.structured(TrainSettings(batch_size=BATCH, jit_compile=jit, **overrides))
     )
-    trainer = Trainer(encoder, {"iso": decoder}, settings, train_encoder=True, sources=1)
-    return trainer, batches, (sources, source_vocab, encoder, decoder, target_vocab)
+    return Trainer(encoder, {"iso": decoder}, settings, train_encoder=True, sources=1), batches
 
 
 def train_throughput(trainer, batches) -> float:

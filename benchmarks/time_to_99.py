@@ -85,13 +85,11 @@ def side_baseline(data: dict, max_seconds: float) -> dict:
 
 def side_plugmt(data: dict, max_seconds: float, jit: bool) -> dict:
     import numpy as np
-    from omegaconf import OmegaConf
+    from run import en_iso_trainer  # benchmarks/ is on the path: this script's own folder
 
-    from plugmt.corpora.batches import MultiTargetBatches
     from plugmt.corpora.vocab import Vocab
     from plugmt.registry import build_decoder, build_encoder
     from plugmt.workflows.runtime import seed_everything
-    from plugmt.workflows.trainer import Trainer, TrainSettings
     from plugmt.workflows.translator import Pipeline
 
     seed_everything(0)
@@ -100,21 +98,17 @@ def side_plugmt(data: dict, max_seconds: float, jit: bool) -> dict:
     decoder = build_decoder(
         {"name": "lstm", "embed_dim": 16, "feed_thought": False}, target_vocab.size, encoder.thought_spec()
     )
-    batches = MultiTargetBatches(
-        {"en": source_vocab.encode_padded(data["train_en"])},
-        {"iso": target_vocab.encode_padded(data["train_iso"], add_eos=True)},
+    trainer, batches = en_iso_trainer(
+        encoder,
+        decoder,
+        source_vocab,
+        target_vocab,
+        data["train_en"],
+        data["train_iso"],
         data["train_group"],
-        [("en", "iso")],
-        ["iso"],
-        BATCH,
-        0,
-        two_sources=False,
-        length_multiple=8 if jit else 1,
+        jit,
+        align_weight=0.0,
     )
-    settings = OmegaConf.to_object(
-        OmegaConf.structured(TrainSettings(batch_size=BATCH, align_weight=0.0, jit_compile=jit))
-    )
-    trainer = Trainer(encoder, {"iso": decoder}, settings, train_encoder=True, sources=1)
     pipeline = Pipeline(encoder, source_vocab, decoder, target_vocab, max_len=16)
     references = data["test_iso"][:TEST_ITEMS]
 

@@ -79,7 +79,7 @@ def compare(strategy) -> tuple[dict[str, float], list[np.ndarray]]:
 
 
 class Killed(Exception):
-    pass
+    """Raised by `Crashing` where a killed process would have stopped."""
 
 
 class Crashing:

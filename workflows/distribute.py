@@ -124,7 +124,7 @@ class DistributedTrainer:
         train_encoder: bool,
         sources: int,
     ) -> None:
-        from plugmt.workflows.trainer import learning_rate, stage_losses, step_signature, update_groups
+        from plugmt.workflows.trainer import learning_rate, losses_and_gradients, step_signature
 
         self.strategy = strategy
         self.decoders = dict(decoders)
@@ -144,23 +144,18 @@ class DistributedTrainer:
         clip_norm = settings.clip_norm
 
         def replica_step(source, target_in, target_out, source_index):
-            with tf.GradientTape() as tape:
-                losses, alignment, total = stage_losses(
-                    encoder,
-                    self.decoders,
-                    settings,
-                    train_encoder,
-                    sources,
-                    source,
-                    target_in,
-                    target_out,
-                    source_index,
-                    rows=_rows,
-                    cross_entropy=_masked_cross_entropy_part,
-                    align_fn=_alignment_part,
-                )
-            groups = update_groups(self.optimizers, encoder, self.decoders, train_encoder)
-            grads = tape.gradient(total, [v for _, variables in groups for v in variables])
+            losses, alignment, groups, grads = losses_and_gradients(
+                encoder,
+                self.decoders,
+                self.optimizers,
+                settings,
+                train_encoder,
+                sources,
+                (source, target_in, target_out, source_index),
+                rows=_rows,
+                cross_entropy=_masked_cross_entropy_part,
+                align_fn=_alignment_part,
+            )
             # Embedding gradients stay IndexedSlices: Keras's single-device clipping norm counts a
             # row once per lookup, and the concatenated slices of all replicas give the same norm.
             grads = _global_sum(grads)

@@ -150,14 +150,28 @@ def stage_losses(
     return losses, alignment, tf.reduce_sum(losses) + settings.align_weight * alignment
 
 
-def update_groups(
-    optimizers: Mapping[str, Any], encoder: Any, decoders: Mapping[str, Any], train_encoder: bool
-) -> list[tuple[Any, list[Any]]]:
-    """(optimizer, variables) per module that learns: each decoder, and the encoder when it trains."""
+def losses_and_gradients(
+    encoder: Any,
+    decoders: Mapping[str, Any],
+    optimizers: Mapping[str, Any],
+    settings: TrainSettings,
+    train_encoder: bool,
+    sources: int,
+    batch: Sequence[Any],
+    **replica: Any,
+) -> tuple[tf.Tensor, tf.Tensor, list[tuple[Any, list[Any]]], list[Any]]:
+    """`stage_losses` on a batch's tensors and its gradients: (losses, alignment, (optimizer,
+    variables) per module that learns — each decoder, then the encoder when it trains — and the
+    gradients of those variables in that order). `replica` goes to `stage_losses`."""
+    with tf.GradientTape() as tape:
+        losses, alignment, total = stage_losses(
+            encoder, decoders, settings, train_encoder, sources, *batch, **replica
+        )
     groups = [(optimizers[lang], d.trainable_variables) for lang, d in decoders.items()]
     if train_encoder:
         groups.append((optimizers["encoder"], encoder.trainable_variables))
-    return groups
+    grads = tape.gradient(total, [v for _, variables in groups for v in variables])
+    return losses, alignment, groups, grads
 
 
 def learning_rate(settings: TrainSettings) -> Any:
@@ -216,20 +230,15 @@ class Trainer:
 
         @tf.function(input_signature=signature, jit_compile=settings.jit_compile)
         def step(source, target_in, target_out, source_index):
-            with tf.GradientTape() as tape:
-                losses, alignment, total = stage_losses(
-                    encoder,
-                    self.decoders,
-                    settings,
-                    train_encoder,
-                    sources,
-                    source,
-                    target_in,
-                    target_out,
-                    source_index,
-                )
-            groups = update_groups(self.optimizers, encoder, self.decoders, train_encoder)
-            grads = tape.gradient(total, [v for _, variables in groups for v in variables])
+            losses, alignment, groups, grads = losses_and_gradients(
+                encoder,
+                self.decoders,
+                self.optimizers,
+                settings,
+                train_encoder,
+                sources,
+                (source, target_in, target_out, source_index),
+            )
             start = 0
             for optimizer, variables in groups:
                 chunk = grads[start : start + len(variables)]
