@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +22,7 @@ from plugmt.workflows.monitor import Monitor
 from plugmt.workflows.resume import TrainingCheckpoint, remove_run
 
 log = logging.getLogger("plugmt.train")
+DECAYS = ("none", "cosine")
 
 
 @dataclass
@@ -48,6 +50,8 @@ class TrainSettings:
     patience: int | None = None
     tensorboard: str | None = None
     thought_noise: float = 0.0
+    decay: str = "none"
+    final_rate: float = 0.1
 
 
 def train_settings(cfg: DictConfig) -> TrainSettings:
@@ -69,20 +73,31 @@ def train_settings(cfg: DictConfig) -> TrainSettings:
 # --------------------------------------------------------------------------- the loop
 
 
-class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
-    """The rate rises linearly over the first `steps` updates, then stays: Transformers trained
-    from scratch at full rate often diverge in their first few hundred updates."""
+class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """The rate rises linearly over the first `warmup` updates (Transformers trained from scratch at
+    full rate often diverge in their first few hundred), then, with `total` > 0, falls along a cosine
+    to `final` x rate at update `total`: the last updates refine instead of jumping around."""
 
-    def __init__(self, rate: float, steps: int) -> None:
+    def __init__(self, rate: float, warmup: int = 0, total: int = 0, final: float = 1.0) -> None:
         self.rate = float(rate)
-        self.steps = int(steps)
+        self.warmup = int(warmup)
+        self.total = int(total)
+        self.final = float(final)
 
     def __call__(self, step: Any) -> Any:
-        progress = (tf.cast(step, tf.float32) + 1.0) / float(self.steps)
-        return self.rate * tf.minimum(1.0, progress)
+        step = tf.cast(step, tf.float32)
+        factor = tf.constant(1.0)
+        if self.warmup > 0:
+            factor = tf.minimum(1.0, (step + 1.0) / float(self.warmup))
+        if self.total > 0 and self.final != 1.0:
+            progress = tf.clip_by_value(
+                (step - self.warmup) / float(max(self.total - self.warmup, 1)), 0.0, 1.0
+            )
+            factor *= self.final + (1.0 - self.final) * 0.5 * (1.0 + tf.cos(np.pi * progress))
+        return self.rate * factor
 
     def get_config(self) -> dict[str, Any]:
-        return {"rate": self.rate, "steps": self.steps}
+        return {"rate": self.rate, "warmup": self.warmup, "total": self.total, "final": self.final}
 
 
 def _masked_cross_entropy(target: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
@@ -198,9 +213,16 @@ def losses_and_gradients(
 
 
 def learning_rate(settings: TrainSettings) -> Any:
-    """train.learning_rate, risen to linearly over train.warmup_steps when those are set."""
-    if settings.warmup_steps > 0:
-        return LinearWarmup(settings.learning_rate, settings.warmup_steps)
+    """train.learning_rate, risen to linearly over train.warmup_steps when those are set and, with
+    train.decay=cosine, fallen to train.final_rate x learning_rate by the stage's last step
+    (train.steps: `fit` sets it to the stage's total)."""
+    if settings.decay not in DECAYS:
+        raise PlugmtError(f"train.decay={settings.decay!r} is not one of: {', '.join(DECAYS)}")
+    cosine = settings.decay == "cosine" and settings.steps
+    if settings.warmup_steps > 0 or cosine:
+        total = int(settings.steps) if cosine else 0
+        final = float(settings.final_rate) if cosine else 1.0
+        return WarmupDecay(settings.learning_rate, settings.warmup_steps, total, final)
     return settings.learning_rate
 
 
@@ -353,6 +375,7 @@ def fit(
     from it: the same batches, the same updates, the same loss history as if never stopped.
     """
     sources = 2 if batches.two_sources else 1
+    settings = dataclasses.replace(settings, steps=steps)  # the schedule's horizon (train.decay)
     trainer = _make_trainer(encoder, decoders, settings, train_encoder, sources, strategy)
     checkpoint = _checkpoint(run_dir, settings, encoder, decoders, trainer)
     done, losses, before = 0, [], 0.0
