@@ -62,6 +62,12 @@ def places(trained, tmp_path_factory) -> dict[str, str]:
         return str(path)
 
     (root / "junk.tar.gz").write_text("not an archive")
+    study = root / "failedstudy"  # a multirun whose two jobs both failed
+    for job, matrix in (("0", None), ("1", "{not json")):
+        (study / job / ".hydra").mkdir(parents=True)
+        (study / job / ".hydra" / "overrides.yaml").write_text(f"- seed={job}\n")
+        if matrix is not None:
+            (study / job / "matrix.json").write_text(matrix)
     return {
         "store": str(store),
         "empty": str(root / "empty"),
@@ -71,6 +77,7 @@ def places(trained, tmp_path_factory) -> dict[str, str]:
         "gap": folder("gap", {"val.fr": b""}),
         "badutf8": folder("badutf8", {"train.fr": b"un\ndeux\n\xff\xfe trois\n" + b"x\n" * 5}),
         "junk": str(root / "junk.tar.gz"),
+        "failedstudy": str(study),
         "encoder": trained["encoder"].id,
     }
 
@@ -79,7 +86,7 @@ def places(trained, tmp_path_factory) -> dict[str, str]:
 # (exit status, stderr) for each: one TensorFlow start-up for the whole table instead of one per row.
 RUNNER = """
 import contextlib, io, json, sys
-from plugmt.workflows import cli, registry_cli
+from plugmt.workflows import cli, registry_cli, study
 results = []
 from hydra.core.config_store import ConfigStore
 for argv in json.load(sys.stdin):
@@ -93,6 +100,8 @@ for argv in json.load(sys.stdin):
         try:
             if argv[0] == "plugmt-registry":
                 registry_cli.main(argv[1:])
+            elif argv[0] == "plugmt-study":
+                study.main(argv[1:])
             else:
                 getattr(cli, argv[0].removeprefix("plugmt-") + "_main")()
         except SystemExit as stop:

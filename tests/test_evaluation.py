@@ -1,11 +1,18 @@
 import json
+import os
 
 import numpy as np
 import pytest
 
 from plugmt.corpora.corpus import load_corpus
 from plugmt.errors import PlugmtError
-from plugmt.workflows.evaluation import score, zero_shot_matrix
+from plugmt.workflows.evaluation import (
+    paired_bootstrap,
+    pivot_scores,
+    score,
+    wilson_interval,
+    zero_shot_matrix,
+)
 from plugmt.workflows.report import write_report
 from plugmt.workflows.translator import Translator
 
@@ -78,4 +85,124 @@ def test_retrieval_on_hand_made_vectors():
 def test_matrix_carries_thought_diagnostics_for_every_source_pair(matrix):
     pairs = {(d["src"], d["tgt"]) for d in matrix.diagnostics}
     assert pairs == {(a, b) for a in ("de", "en", "fr") for b in ("de", "en", "fr") if a != b}
-    assert all(0.0 <= d["retrieval"] <= 1.0 for d in matrix.diagnostics)
+
+
+class _Thought:
+    def __init__(self, pooled):
+        self._pooled = pooled
+
+    def pooled(self):
+        return self._pooled
+
+
+class _MeaningEncoder:
+    """A fake encoder like the real ones (`encode(ids).pooled()`): an item's thought is a fixed
+    random vector for the meaning its first token id names, whatever the language."""
+
+    def __init__(self, meanings: int, dim: int = 32):
+        import tensorflow as tf
+
+        self.table = tf.constant(np.random.default_rng(0).normal(size=(meanings, dim)), tf.float32)
+
+    def encode(self, ids):
+        import tensorflow as tf
+
+        return _Thought(tf.gather(self.table, ids[:, 0]))
+
+
+class _MeaningVocab:
+    """Every word of every language to the id of its meaning: `encode_padded` as the real Vocab's."""
+
+    def __init__(self, ids: dict[str, int]):
+        self.ids = ids
+
+    def encode_padded(self, texts):
+        return np.array([[self.ids[t]] for t in texts], dtype=np.int32)
+
+
+def test_retrieval_is_perfect_for_language_neutral_thoughts_and_chance_for_shuffled_ones():
+    from plugmt.workflows.diagnostics import thought_diagnostics
+
+    n = 60
+    english = [f"en{i}" for i in range(n)]
+    french = [f"fr{i}" for i in range(n)]
+    german = [f"de{i}" for i in range(n)]
+    shuffled = np.random.default_rng(1).permutation(n)
+    ids = {**{f"en{i}": i for i in range(n)}, **{f"fr{i}": i for i in range(n)}}
+    ids |= {f"de{i}": int(shuffled[i]) for i in range(n)}  # German item i lands on another meaning
+    found = thought_diagnostics(
+        _MeaningEncoder(n), _MeaningVocab(ids), {"en": english, "fr": french, "de": german}
+    )
+    by_pair = {(d["src"], d["tgt"]): d for d in found}
+    assert len(found) == 6
+    assert by_pair["en", "fr"]["retrieval"] == by_pair["fr", "en"]["retrieval"] == 1.0
+    assert by_pair["en", "fr"]["same_cosine"] == pytest.approx(1.0, abs=1e-4)
+    fixed_points = float(np.mean(shuffled == np.arange(n)))  # the only items a shuffle leaves in place
+    for pair in (("en", "de"), ("de", "en"), ("fr", "de")):
+        assert by_pair[pair]["retrieval"] == pytest.approx(fixed_points, abs=1e-4)
+        assert by_pair[pair]["retrieval"] < 0.1  # chance is 1/60
+        assert by_pair[pair]["same_cosine"] < 0.5
+
+
+def test_wilson_interval_matches_published_values():
+    # Newcombe (1998), Statistics in Medicine 17:857, table I, method 3 (score interval).
+    assert wilson_interval(81, 263) == pytest.approx([0.2553, 0.3662], abs=1e-4)
+    assert wilson_interval(15, 148) == pytest.approx([0.0624, 0.1605], abs=1e-4)
+    assert wilson_interval(0, 20) == pytest.approx([0.0, 0.1611], abs=1e-4)
+    assert wilson_interval(1, 29) == pytest.approx([0.0061, 0.1718], abs=1e-4)
+    assert wilson_interval(10, 10) == pytest.approx([0.7225, 1.0], abs=1e-4)
+
+
+def test_paired_bootstrap_is_sacrebleus_repeatable_and_honest_about_identical_outputs(monkeypatch):
+    monkeypatch.setenv("SACREBLEU_SEED", "none")  # sacrebleu unseeded: the matrix must seed it anyway
+    words = [f"w{i}" for i in range(16)]
+    rng = np.random.default_rng(3)
+    references = [" ".join(rng.choice(words, size=7)) for _ in range(120)]
+    good = [r if i % 10 else "x y z" for i, r in enumerate(references)]
+    bad = [r if i % 2 else "x y z" for i, r in enumerate(references)]
+    first = paired_bootstrap(good, bad, references, resamples=200)
+    assert first == paired_bootstrap(good, bad, references, resamples=200)
+    assert os.environ["SACREBLEU_SEED"] == "none"
+    for key in ("bleu", "chrf"):
+        cell, pivot = first[key]["cell"], first[key]["pivot"]
+        assert cell["ci"][0] <= cell["mean"] <= cell["ci"][1] and cell["ci"][0] < cell["ci"][1]
+        assert pivot["ci"][1] < cell["ci"][0]  # the pivot is far worse
+        assert first[key]["p"] < 0.05
+        assert cell["mean"] == pytest.approx(score(good, references)[key], abs=3)
+    same = paired_bootstrap(good, list(good), references, resamples=200)
+    assert same["bleu"]["p"] == same["chrf"]["p"] == 1.0
+
+
+def test_a_cell_is_measured_against_its_own_pivot():
+    references = ["a b c d e"] * 8 + ["x y"] * 2
+    cell = [*references[:9], "q"]  # 9 of 10 exact
+    pivot = references[:7] + ["q"] * 3  # 7 of 10 exact
+    own = pivot_scores(["fr", "en", "de"], 9, cell, pivot, references)
+    assert own["path"] == ["fr", "en", "de"] and own["exact"] == 0.7
+    assert own["exact_ci"] == wilson_interval(7, 10)
+    assert own["exact_ratio"] == pytest.approx(9 / 7, abs=1e-4)
+    assert own["paired_bootstrap"]["chrf"]["cell"]["mean"] > own["paired_bootstrap"]["chrf"]["pivot"]["mean"]
+    assert pivot_scores(["fr", "en", "de"], 0, pivot, ["q"] * 10, references)["exact_ratio"] is None
+
+
+def test_cells_carry_their_uncertainty_and_their_own_pivot_comparison(matrix, tmp_path):
+    for c in matrix.cells:
+        assert c.exact_ci[0] <= c.exact <= c.exact_ci[1]
+        assert wilson_interval(round(c.exact * c.n), c.n) == c.exact_ci
+    pivoted = [c for c in matrix.cells if c.pivot]
+    assert pivoted
+    for c in pivoted:
+        own = c.pivot
+        assert own["exact_ci"] == wilson_interval(round(own["exact"] * c.n), c.n)
+        if own["exact"]:
+            assert own["exact_ratio"] == pytest.approx(c.exact / own["exact"], abs=1e-3)
+        assert set(own["paired_bootstrap"]) == {"bleu", "chrf"}
+        assert 0 < own["paired_bootstrap"]["chrf"]["p"] <= 1
+    assert "bs:1000|seed:12345" in matrix.signatures["bleu_paired_bootstrap"]
+    write_report(matrix, tmp_path)
+    saved = json.loads((tmp_path / "matrix.json").read_text())
+    assert {"exact_ci", "pivot"} <= set(saved["cells"][0])
+    text = (tmp_path / "matrix.md").read_text()
+    first = pivoted[0]
+    assert f"| {first.src}→{first.tgt} | {first.kind} | {first.n} | {first.exact:.3f} [" in text
+    assert "p=" in text and "exact ÷ pivot" in text

@@ -1,38 +1,184 @@
 import json
+import math
 
 import pytest
 
 from plugmt.errors import PlugmtError
-from plugmt.workflows.study import markdown, summarise
+from plugmt.workflows.study import main, markdown, summarise, t95
 
 
-def _job(folder, name, overrides, supervised, zero_shot, plugged, pivot):
+def _cell(src, tgt, kind, exact, pivot=None, path=None):
+    cell = {"src": src, "tgt": tgt, "kind": kind, "n": 300, "exact": exact, "pivot": None}
+    if pivot is not None:
+        cell["pivot"] = {"path": path or [src, "en", tgt], "exact": pivot}
+    return cell
+
+
+def _job(folder, name, overrides, cells=None, retrieval=(0.5,), raw=None):
+    """A Hydra job folder; with `cells` (or `raw` text) a matrix.json, else none (a failed job)."""
     job = folder / name
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
-    cells = [
-        {"kind": "supervised", "exact": supervised, "pivot": None},
-        {"kind": "zero-shot", "exact": zero_shot, "pivot": {"exact": pivot}},
-        {"kind": "plugged", "exact": plugged, "pivot": {"exact": pivot}},
-    ]
-    diagnostics = [{"retrieval": 0.5}]
-    (job / "matrix.json").write_text(json.dumps({"cells": cells, "thought_diagnostics": diagnostics}))
+    if raw is not None:
+        (job / "matrix.json").write_text(raw)
+    elif cells is not None:
+        diagnostics = [{"src": "de", "tgt": "fr", "retrieval": r} for r in retrieval]
+        (job / "matrix.json").write_text(json.dumps({"cells": cells, "thought_diagnostics": diagnostics}))
+    return job
 
 
-def test_seeds_of_one_configuration_are_averaged_with_the_deciding_ratios(tmp_path):
-    _job(tmp_path, "0", ["experiment=study", "encoder=lstm", "seed=0"], 1.0, 0.8, 0.6, 1.0)
-    _job(tmp_path, "1", ["experiment=study", "encoder=lstm", "seed=1"], 1.0, 0.6, 0.4, 1.0)
-    _job(tmp_path, "2", ["experiment=study", "encoder=bridge", "seed=0"], 0.5, 0.5, 0.5, 0.25)
-    rows = {row["configuration"]: row for row in summarise(tmp_path)}
+# Three seeds of one configuration. Zero-shot per-seed means 0.6, 0.7, 0.8; each zero-shot cell
+# has its own pivot, and the own-pivot ratios (0.5, 1.0 | 0.6, 1.0 | 0.9, 1.0) average to 0.8333,
+# where a pooled pivot mean would give 0.7 / 0.8667 = 0.8077.
+SEEDS = {
+    0: [
+        _cell("en", "fr", "supervised", 1.0),
+        _cell("de", "en", "supervised", 0.9),
+        _cell("fr", "de", "zero-shot", 0.5, pivot=1.0),
+        _cell("de", "fr", "zero-shot", 0.7, pivot=0.7),
+        _cell("en", "es", "plugged", 0.9, pivot=0.95, path=["en", "de", "es"]),
+    ],
+    1: [
+        _cell("en", "fr", "supervised", 1.0),
+        _cell("de", "en", "supervised", 1.0),
+        _cell("fr", "de", "zero-shot", 0.6, pivot=1.0),
+        _cell("de", "fr", "zero-shot", 0.8, pivot=0.8),
+        _cell("en", "es", "plugged", 0.85, pivot=0.9, path=["en", "de", "es"]),
+    ],
+    2: [
+        _cell("en", "fr", "supervised", 1.0),
+        _cell("de", "en", "supervised", 0.8),
+        _cell("fr", "de", "zero-shot", 0.9, pivot=1.0),
+        _cell("de", "fr", "zero-shot", 0.7, pivot=0.7),
+        _cell("en", "es", "plugged", 0.95, pivot=0.95, path=["en", "de", "es"]),
+    ],
+}
+
+
+@pytest.fixture
+def study(tmp_path):
+    for seed, cells in SEEDS.items():
+        retrieval = (0.4 + 0.1 * seed,)
+        _job(tmp_path, str(seed), ["experiment=study", "encoder=lstm", f"seed={seed}"], cells, retrieval)
+    _job(tmp_path, "3", ["experiment=study", "encoder=bridge", "seed=0"], SEEDS[0])
+    return tmp_path
+
+
+def _sd(values):
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def test_the_t_table():
+    assert t95(1) == 12.706 and t95(2) == 4.303 and t95(30) == 2.042 and t95(31) == 1.96
+
+
+def test_three_seeds_give_mean_sd_min_and_a_t_interval(study):
+    rows = {row["configuration"]: row for row in summarise(study)["configurations"]}
     assert set(rows) == {"encoder=lstm", "encoder=bridge"}
-    lstm, bridge = rows["encoder=lstm"], rows["encoder=bridge"]
-    assert lstm["seeds"] == 2 and lstm["zero-shot"] == pytest.approx(0.7)
-    assert lstm["plugged/supervised"] == pytest.approx(0.5) and lstm["zero-shot_sd"] > 0
-    assert bridge["plugged/pivot"] == pytest.approx(2.0)
-    table = markdown(summarise(tmp_path))
-    assert "| encoder=lstm | 2 | 1.000 ± 0.000 | 0.700 ± 0.141 |" in table
+    lstm = rows["encoder=lstm"]
+    assert lstm["seeds"] == 3 and lstm["seed_values"] == ["0", "1", "2"]
+    zero_shot = lstm["exact"]["zero-shot"]
+    assert zero_shot["seed_means"] == pytest.approx([0.6, 0.7, 0.8])
+    assert zero_shot["mean"] == pytest.approx(0.7) and zero_shot["sd"] == pytest.approx(0.1)
+    half = 4.303 * 0.1 / math.sqrt(3)  # t(0.975, df=2) · sd / √3 = 0.24844
+    assert zero_shot["ci95"] == pytest.approx([0.7 - half, 0.7 + half])
+    assert zero_shot["min"] == 0.5 and zero_shot["min_seed_mean"] == pytest.approx(0.6)
+    assert zero_shot["min_cell"] == "fr→de 0.50, seed 0" and zero_shot["cells"] == 6
+    supervised = lstm["exact"]["supervised"]
+    assert supervised["mean"] == pytest.approx(0.95) and supervised["sd"] == pytest.approx(0.05)
+    assert supervised["ci95"] == pytest.approx(
+        [0.95 - 4.303 * 0.05 / math.sqrt(3), 0.95 + 4.303 * 0.05 / math.sqrt(3)]
+    )
+    assert supervised["min_cell"] == "de→en 0.80, seed 2" and supervised["min_seed_mean"] == pytest.approx(
+        0.9
+    )
+    pivot = lstm["exact"]["pivot"]
+    assert pivot["seed_means"] == pytest.approx(
+        [(1.0 + 0.7 + 0.95) / 3, (1.0 + 0.8 + 0.9) / 3, (1.0 + 0.7 + 0.95) / 3]
+    )
+    assert pivot["min_cell"] == "de→en→fr 0.70, seed 0"
+    plugged = lstm["exact"]["plugged"]
+    assert plugged["mean"] == pytest.approx(0.9) and plugged["sd"] == pytest.approx(0.05)
+    assert lstm["retrieval"]["mean"] == pytest.approx(0.5) and lstm["retrieval"]["sd"] == pytest.approx(0.1)
+    bridge = rows["encoder=bridge"]  # one seed: a value, but no spread and no interval
+    assert bridge["seeds"] == 1 and bridge["exact"]["zero-shot"]["sd"] is None
+    assert bridge["exact"]["zero-shot"]["ci95"] is None
 
 
-def test_a_folder_without_matrices_says_what_to_run(tmp_path):
+def test_each_cell_is_compared_with_its_own_pivot_not_a_pooled_one(study):
+    rows = {row["configuration"]: row for row in summarise(study)["configurations"]}
+    own = rows["encoder=lstm"]["own_pivot"]["zero-shot"]
+    ratio, gap = own["exact/pivot"], own["pivot-exact"]
+    assert ratio["seed_means"] == pytest.approx([0.75, 0.8, 0.95])
+    assert ratio["mean"] == pytest.approx(0.8333, abs=1e-4)  # pooled: 0.7 / 0.8667 = 0.8077
+    assert ratio["sd"] == pytest.approx(_sd([0.75, 0.8, 0.95]))
+    assert ratio["min"] == pytest.approx(0.5) and ratio["min_cell"] == "fr→de 0.50, seed 0"
+    assert gap["seed_means"] == pytest.approx([0.25, 0.2, 0.05])
+    assert gap["mean"] == pytest.approx(0.5 / 3) and gap["max"] == pytest.approx(0.5)
+    assert gap["max_cell"] == "fr→de 0.50, seed 0"
+    plugged = rows["encoder=lstm"]["own_pivot"]["plugged"]["exact/pivot"]
+    assert plugged["seed_means"] == pytest.approx([0.9 / 0.95, 0.85 / 0.9, 1.0])
+    assert "zero-shot/pivot" not in rows["encoder=lstm"]  # the pooled ratio is gone
+
+
+def test_markdown_shows_seeds_intervals_and_the_worst_cells(study):
+    result = summarise(study)
+    table = markdown(result)
+    assert "seeds per configuration: encoder=bridge 1, encoder=lstm 3." in table
+    assert (
+        "| encoder=lstm | 3 | zero-shot | 6 | 0.700 ± 0.100 | [0.452, 0.948] | 0.600 | fr→de 0.50, seed 0 |"
+        in table
+    )
+    assert "| encoder=bridge | 1 | zero-shot | 2 | 0.600 | — (1 seed) | 0.600 | fr→de 0.50, seed 0 |" in table
+    assert "| encoder=lstm | 3 | zero-shot | 6 | 0.833 ± 0.104 |" in table
+    assert "Failed jobs" not in table
+    assert json.loads(json.dumps(result)) == result  # --json prints it as is
+
+
+def test_failed_jobs_are_listed_and_the_rest_is_summarised(tmp_path, capsys):
+    _job(tmp_path, "0", ["encoder=lstm", "seed=0"], SEEDS[0])
+    _job(tmp_path, "1", ["encoder=lstm", "seed=1"])  # killed before its eval stage
+    _job(tmp_path, "2", ["encoder=lstm", "seed=2"], raw="{not json")
+    _job(tmp_path, "3", ["encoder=bridge", "seed=0"], raw=json.dumps({"cells": []}))
+    _job(tmp_path, "4", ["encoder=bridge", "seed=1"], raw=json.dumps({"cells": [{"kind": "supervised"}]}))
+    result = summarise(tmp_path)
+    assert [row["configuration"] for row in result["configurations"]] == ["encoder=lstm"]
+    assert result["configurations"][0]["seeds"] == 1 and result["configurations"][0]["failed"] == 2
+    failed = {job["job"]: job for job in result["failed"]}
+    assert set(failed) == {"1", "2", "3", "4"}
+    assert failed["1"]["overrides"] == ["encoder=lstm", "seed=1"]
+    assert failed["1"]["problem"].startswith("no matrix.json")
+    assert failed["2"]["problem"].startswith("matrix.json is not valid JSON")
+    assert failed["3"]["problem"] == "matrix.json has no cells"
+    assert "cell 0 lacks" in failed["4"]["problem"]
+    main([str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert "| encoder=lstm | 1 (+2 failed) | zero-shot |" in out
+    assert "Failed jobs (4 of 5" in out
+    assert "| 1 | encoder=lstm seed=1 | no matrix.json" in out
+    assert (
+        err == "plugmt-study: 4 of 5 jobs failed; they are listed in the output and left out of the summary\n"
+    )
+    main([str(tmp_path), "--json"])
+    assert len(json.loads(capsys.readouterr().out)["failed"]) == 4
+
+
+def test_a_study_whose_every_job_failed_is_one_line_and_exit_2(tmp_path, capsys):
+    _job(tmp_path, "0", ["encoder=lstm", "seed=0"])
+    _job(tmp_path, "1", ["encoder=lstm", "seed=1"], raw="")
+    with pytest.raises(SystemExit) as stop:
+        main([str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert stop.value.code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("plugmt: error: all 2 jobs under ")
+    assert "0: no matrix.json" in err and "1: matrix.json is not valid JSON" in err
+
+
+def test_a_folder_without_jobs_says_what_to_run(tmp_path, capsys):
     with pytest.raises(PlugmtError, match=r"no matrix\.json under"):
         summarise(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        main([str(tmp_path / "nowhere")])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.startswith("plugmt: error: ")

@@ -32,6 +32,18 @@ def _user_errors(task: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return wrapped
 
 
+def _check_seed(cfg: Any) -> None:
+    """The seed is a whole number numpy accepts (seed=7, also seed=7.0); checked before any work."""
+    seed = cfg.get("seed")
+    if (isinstance(seed, float) and seed.is_integer()) or (isinstance(seed, str) and seed.strip().isdigit()):
+        seed = int(seed)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise PlugmtError(
+            f"seed={cfg.get('seed')}: the seed must be a whole number from 0 to {2**32 - 1}"
+            " (e.g. seed=0; several: plugmt-run -m seed=0,1,2)"
+        )
+
+
 def hydra_error_line(error: BaseException) -> str:
     """Hydra's several-line composition errors as one line: what failed, why, and the options."""
     lines = [line.strip() for line in str(error).splitlines()]
@@ -183,6 +195,7 @@ STAGES = {"joint": _stage_train, "plugin": _stage_plugin, "eval": _stage_eval}
 
 def run(cfg: Any) -> None:
     """An experiment's stages in order (default: joint, plugin, eval)."""
+    _check_seed(cfg)
     unknown = [s for s in cfg.stages if s not in STAGES]
     if unknown:
         raise PlugmtError(f"unknown stage {unknown[0]!r} in stages; known: {', '.join(STAGES)}")
@@ -191,10 +204,12 @@ def run(cfg: Any) -> None:
 
 
 def train(cfg: Any) -> None:
+    _check_seed(cfg)
     _stage_train(cfg)
 
 
 def evaluate(cfg: Any) -> None:
+    _check_seed(cfg)
     _stage_eval(cfg)
 
 

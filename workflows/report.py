@@ -4,16 +4,39 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from plugmt.workflows.evaluation import SUPERVISED, Matrix
+from plugmt.workflows.evaluation import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, SUPERVISED, Cell, Matrix
 
 _KIND_MARK = {"supervised": "S", "zero-shot": "Z", "plugged": "P", "foreign": "F"}
 
 
-def _pivot(cell, key: str) -> str:
+def _with_ci(value: float, ci: list[float] | None) -> str:
+    return f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else f"{value:.3f}"
+
+
+def _pivot(cell: Cell, key: str) -> str:
     if not cell.pivot:
         return "—"
-    return f"{cell.pivot[key]:.3f}" if key == "exact" else f"{cell.pivot[key]:.1f}"
+    if key == "exact":
+        return _with_ci(cell.pivot["exact"], cell.pivot.get("exact_ci"))
+    if key == "exact_ratio":
+        ratio = cell.pivot.get("exact_ratio")
+        return "—" if ratio is None else f"{ratio:.2f}"
+    return f"{cell.pivot[key]:.1f}"
+
+
+def _versus_pivot(cell: Cell) -> str:
+    """The paired bootstrap, compact: the cell's score minus its pivot's, p (* below 0.05)."""
+    paired: dict[str, Any] = (cell.pivot or {}).get("paired_bootstrap") or {}
+    if not paired:
+        return "—"
+    parts = []
+    for key, label in (("bleu", "BLEU"), ("chrf", "chrF")):
+        if key in paired:
+            diff, p = getattr(cell, key) - cell.pivot[key], paired[key]["p"]
+            parts.append(f"{label} {diff:+.1f} p={p:.3f}{'*' if p < 0.05 else ''}")
+    return " · ".join(parts)
 
 
 def markdown(matrix: Matrix) -> str:
@@ -21,14 +44,21 @@ def markdown(matrix: Matrix) -> str:
         f"Encoder `{matrix.encoder}`, {matrix.split} split, n={matrix.cells[0].n if matrix.cells else 0}"
         " items per cell.",
         "",
-        "| src→tgt | kind | exact | chrF | BLEU | pivot path | pivot exact | pivot chrF | pivot BLEU |",
-        "|---|---|---:|---:|---:|---|---:|---:|---:|",
+        "Exact match with its 95% Wilson interval; exact ÷ pivot is the cell's exact match over its own"
+        " pivot's; vs pivot: the cell's score minus its pivot's, with the p-value of sacrebleu's paired"
+        f" bootstrap ({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED}; * p < 0.05; bootstrap"
+        " means and 95% intervals in matrix.json).",
+        "",
+        "| src→tgt | kind | n | exact [95% CI] | chrF | BLEU | pivot path | pivot exact [95% CI] "
+        "| exact ÷ pivot | pivot chrF | pivot BLEU | vs pivot (paired bootstrap) |",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     for c in matrix.cells:
         path = "→".join(c.pivot["path"]) if c.pivot else "—"
         lines.append(
-            f"| {c.src}→{c.tgt} | {c.kind} | {c.exact:.3f} | {c.chrf:.1f} | {c.bleu:.1f} | {path} | "
-            f"{_pivot(c, 'exact')} | {_pivot(c, 'chrf')} | {_pivot(c, 'bleu')} |"
+            f"| {c.src}→{c.tgt} | {c.kind} | {c.n} | {_with_ci(c.exact, c.exact_ci)} | {c.chrf:.1f} | "
+            f"{c.bleu:.1f} | {path} | {_pivot(c, 'exact')} | {_pivot(c, 'exact_ratio')} | "
+            f"{_pivot(c, 'chrf')} | {_pivot(c, 'bleu')} | {_versus_pivot(c)} |"
         )
     sources = sorted({c.src for c in matrix.cells})
     targets = sorted({c.tgt for c in matrix.cells})
@@ -62,6 +92,11 @@ def markdown(matrix: Matrix) -> str:
             "",
             "BLEU: " + matrix.signatures.get("bleu", ""),
             "chrF: " + matrix.signatures.get("chrf", ""),
+        ]
+        lines += [
+            f"{label} paired bootstrap: {matrix.signatures[key]}"
+            for label, key in (("BLEU", "bleu_paired_bootstrap"), ("chrF", "chrf_paired_bootstrap"))
+            if key in matrix.signatures
         ]
     return "\n".join(lines) + "\n"
 
