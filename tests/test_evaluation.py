@@ -206,3 +206,31 @@ def test_cells_carry_their_uncertainty_and_their_own_pivot_comparison(matrix, tm
     first = pivoted[0]
     assert f"| {first.src}→{first.tgt} | {first.kind} | {first.n} | {first.exact:.3f} [" in text
     assert "p=" in text and "exact ÷ pivot" in text
+
+
+def test_the_matrix_says_which_modules_a_budget_cut_short() -> None:
+    from types import SimpleNamespace
+
+    from plugmt.workflows.evaluation import Matrix, training_record
+    from plugmt.workflows.report import markdown
+
+    def module(name: str, **training) -> SimpleNamespace:
+        return SimpleNamespace(id=name, meta={"stage": "joint", "training": training})
+
+    rows = training_record(
+        [
+            module("enc", steps=900, stopped="converged", converged=True),
+            module("es", steps=400, stopped="time", converged=False),
+            module("old"),  # stored before stages recorded how they ended
+        ]
+    )
+    assert [(r["id"], r["stopped"], r["converged"]) for r in rows] == [
+        ("enc", "converged", True),
+        ("es", "time", False),
+        ("old", None, None),
+    ]
+    matrix = Matrix("enc", "test", [], training=rows)
+    assert matrix.unconverged() == ["es"]
+    assert matrix.to_json()["training"] == rows
+    assert "before validation converged: es " in markdown(matrix)
+    assert "converged" not in markdown(Matrix("enc", "test", [], training=rows[:1]))

@@ -187,6 +187,11 @@ def _stage_eval(cfg: Any) -> None:
     )
     out = _output_dir(cfg.eval.out)
     print(write_report(matrix, out), end="")
+    if matrix.unconverged():
+        log.warning(
+            f"WARNING: these modules were stopped by a budget before validation converged: "
+            f"{', '.join(matrix.unconverged())}; the matrix may not hold on another seed"
+        )
     log.info(f"eval done: {len(matrix.cells)} cells; matrix.json, matrix.md, matrix.png in {out}")
 
 

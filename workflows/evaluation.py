@@ -47,6 +47,7 @@ class Matrix:
     cells: list[Cell]
     signatures: dict[str, str] = field(default_factory=dict)
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    training: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,7 +56,22 @@ class Matrix:
             "signatures": self.signatures,
             "cells": [asdict(c) for c in self.cells],
             "thought_diagnostics": self.diagnostics,
+            "training": self.training,
         }
+
+    def unconverged(self) -> list[str]:
+        """Modules whose stage a budget stopped before validation converged."""
+        return [m["id"] for m in self.training if m.get("converged") is False]
+
+
+def training_record(modules: Sequence[StoredModule]) -> list[dict[str, Any]]:
+    """How each module's stage ended: steps, why it stopped, whether validation had converged."""
+    rows = []
+    for module in modules:
+        history = module.meta.get("training") or {}
+        keys = ("steps", "seconds", "stopped", "converged", "selected_step")
+        rows.append({"id": module.id, "stage": module.meta.get("stage"), **{k: history.get(k) for k in keys}})
+    return rows
 
 
 def cell_kind(src: str, tgt: str, decoder: StoredModule, encoder: StoredModule) -> str:
@@ -244,7 +260,8 @@ def zero_shot_matrix(
     diagnostics = thought_diagnostics(
         translator.encoder, translator.source_vocab, {lang: texts[lang] for lang in sources}
     )
-    return Matrix(encoder.id, split, cells, signatures(), diagnostics)
+    modules = [encoder, *(p.module for p in plugged.values())]
+    return Matrix(encoder.id, split, cells, signatures(), diagnostics, training_record(modules))
 
 
 def pivot_scores(

@@ -86,6 +86,12 @@ def markdown(matrix: Matrix) -> str:
             f"{d['different_cosine']:.3f} |"
             for d in matrix.diagnostics
         ]
+    if matrix.unconverged():
+        lines += [
+            "",
+            f"**Warning:** stopped by a budget before validation converged: {', '.join(matrix.unconverged())}"
+            " (raise train.max_seconds or train.epochs; these numbers may not hold on another seed).",
+        ]
     non_supervised = [c for c in matrix.cells if c.kind != SUPERVISED]
     if non_supervised:
         lines += [
