@@ -18,7 +18,9 @@ def scripted(scores):
 
 def test_the_best_validated_weights_come_back_and_patience_stops_training(tmp_path):
     layer, validate = scripted([10.0, 30.0, 20.0, 25.0, 5.0])
-    monitor = Monitor(validate, {"decoder": layer}, every=100, patience=2, tensorboard=str(tmp_path / "tb"))
+    monitor = Monitor(
+        validate, {"decoder": layer}, every=100, patience=2, tensorboard=str(tmp_path / "tb"), select="chrf"
+    )
     kept = None
     stopped_at = None
     for step in range(100, 600, 100):
@@ -46,16 +48,39 @@ def test_without_patience_training_never_stops_early_and_due_follows_every():
 def test_a_restored_monitor_brings_back_the_best_of_the_run_before_the_restart():
     """What a checkpoint keeps (state + best arrays) is enough to select across a kill."""
     layer, validate = scripted([10.0, 30.0, 20.0, 5.0])
-    monitor = Monitor(validate, {"decoder": layer}, every=100, patience=5)
+    monitor = Monitor(validate, {"decoder": layer}, every=100, patience=5, select="chrf")
     for step in (100, 200, 300):
         layer.set_weights([np.full((3, 2), step, "float32"), np.zeros(2, "float32")])
         monitor.check(step)
     state, arrays = monitor.state(), monitor.best_arrays()
     _, fresh_validate = scripted([5.0])
-    resumed = Monitor(fresh_validate, {"decoder": layer}, every=100, patience=5)
+    resumed = Monitor(fresh_validate, {"decoder": layer}, every=100, patience=5, select="chrf")
     resumed.restore(state, arrays)
     layer.set_weights([np.full((3, 2), 400, "float32"), np.zeros(2, "float32")])
     resumed.check(400)
     assert resumed.restore_best() == 200
     assert np.array_equal(layer.get_weights()[0], np.full((3, 2), 200, "float32"))
     assert resumed.record()["validations"] == [[100, 10.0], [200, 30.0], [300, 20.0], [400, 5.0]]
+
+
+def test_by_default_the_lowest_loss_is_kept_ties_go_to_later_weights_and_small_gains_do_not_count():
+    """Exact match and chrF saturate on easy data (all 100.0 here); the loss keeps ranking weights."""
+    layer = keras.layers.Dense(2)
+    layer.build((None, 3))
+    losses = iter([0.5, 0.1, 0.1, 0.0995, 0.0990, 0.2])
+
+    def validate(step):
+        return Validation(step, {("pt", "es"): 1.0}, {("pt", "es"): 100.0}, {("pt", "es"): next(losses)})
+
+    monitor = Monitor(validate, {"decoder": layer}, every=100, patience=3)
+    stopped, best = [], []
+    for step in range(100, 700, 100):
+        layer.set_weights([np.full((3, 2), step, "float32"), np.zeros(2, "float32")])
+        stopped.append(monitor.check(step))
+        best.append(monitor.best.step)
+    assert best == [100, 200, 300, 400, 500, 500]
+    # 300 ties 200 and is kept (later); 400 and 500 gain < 1% over 200's loss: no gain for patience.
+    assert stopped == [False, False, False, False, True, True]
+    assert monitor.restore_best() == 500
+    assert np.array_equal(layer.get_weights()[0], np.full((3, 2), 500, "float32"))
+    assert monitor.record()["valid_loss"] == 0.099 and monitor.record()["selected_on"] == "loss"

@@ -1,9 +1,11 @@
 """Watching a stage train: validation every so often, the best weights kept, early stopping, TensorBoard.
 
-Real corpora overfit and their loss says little about translation quality, so a stage can score the
-validation split every `train.validate_every` steps (mean chrF over its trained directions, from
-sacrebleu), keep the weights of the best score, stop after `train.patience` validations without a
-gain, and leave the best weights in the modules it saves (checkpoint selection by validation chrF).
+A stage scores the validation split every `train.validate_every` steps: greedy exact match and chrF
+(sacrebleu) and the teacher-forced loss of each trained direction. It keeps the weights of the best
+validation (`train.select`: the lowest loss, the default, which keeps falling after exact match
+saturates at 1.0 on easy data and so keeps choosing more confident weights; or the best chrF, for real
+corpora where loss and translation quality part ways), stops after `train.patience` validations
+without a relative gain of `train.min_delta`, and leaves the best weights in the modules it saves.
 Everything it logs also goes to TensorBoard when `train.tensorboard` names a folder.
 """
 
@@ -31,24 +33,43 @@ class Validation:
     step: int
     exact: dict[Pair, float]
     chrf: dict[Pair, float]
+    loss: dict[Pair, float] = field(default_factory=dict)
 
     @property
     def score(self) -> float:
+        """Mean chrF over the directions."""
         return float(np.mean(list(self.chrf.values())))
 
+    @property
+    def mean_loss(self) -> float:
+        """Mean teacher-forced cross-entropy per token over the directions (nan if not measured)."""
+        return float(np.mean(list(self.loss.values()))) if self.loss else float("nan")
+
+    def value(self, select: str) -> float:
+        """The number a monitor maximises: chrF, or minus the validation loss."""
+        return -self.mean_loss if select == "loss" else self.score
+
     def to_json(self) -> dict[str, Any]:
-        return {"step": self.step, "cells": [[*p, self.exact[p], self.chrf[p]] for p in self.chrf]}
+        cells = [[*p, self.exact[p], self.chrf[p], self.loss.get(p)] for p in self.chrf]
+        return {"step": self.step, "cells": cells}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Validation:
-        cells = [(tuple(c[:2]), float(c[2]), float(c[3])) for c in data["cells"]]
-        return cls(int(data["step"]), {p: e for p, e, _ in cells}, {p: c for p, _, c in cells})
+        cells = [
+            (tuple(c[:2]), float(c[2]), float(c[3]), c[4] if len(c) > 4 else None) for c in data["cells"]
+        ]
+        return cls(
+            int(data["step"]),
+            {p: e for p, e, _, _ in cells},
+            {p: c for p, _, c, _ in cells},
+            {p: float(x) for p, _, _, x in cells if x is not None},
+        )
 
     def summary(self) -> str:
         parts = [f"{pair_name(p)} {self.chrf[p]:.1f}" for p in self.chrf]
-        return f"valid chrF {self.score:.2f} (exact {np.mean(list(self.exact.values())):.3f}): " + ", ".join(
-            parts
-        )
+        loss = f", loss {self.mean_loss:.4f}" if self.loss else ""
+        exact = np.mean(list(self.exact.values()))
+        return f"valid chrF {self.score:.2f} (exact {exact:.3f}{loss}): " + ", ".join(parts)
 
 
 @dataclass
@@ -64,8 +85,11 @@ class Monitor:
     every: int | None = None
     patience: int | None = None
     tensorboard: str | None = None
+    select: str = "loss"  # keep the weights of the lowest validation loss ("loss") or best chrF ("chrf")
+    min_delta: float = 0.01  # a gain is a relative improvement of more than this (patience)
     history: list[Validation] = field(default_factory=list)
     best: Validation | None = None
+    last_gain: int | None = None  # index in history of the last validation that counted as a gain
     _best_weights: dict[str, list[np.ndarray]] = field(default_factory=dict)
     _writer: Any = None
 
@@ -96,24 +120,30 @@ class Monitor:
         """Validate now; True when training should stop (no gain for `patience` validations)."""
         result = self.validate(step)
         self.history.append(result)
-        improved = self.best is None or result.score > self.best.score
+        value = result.value(self.select)
+        # Ties go to the later weights: equally good on the sample, and trained longer.
+        improved = self.best is None or value >= self.best.value(self.select)
         if improved:
             self.best = result
             self._best_weights = {name: layer.get_weights() for name, layer in self.layers.items()}
+        reference = None if self.last_gain is None else self.history[self.last_gain].value(self.select)
+        if reference is None or value > reference + self.min_delta * abs(reference):
+            self.last_gain = len(self.history) - 1
         log.info(f"step {step} · {result.summary()}{' · best so far' if improved else ''}")
         values = {"valid/chrf": result.score}
+        if result.loss:
+            values["valid/loss"] = result.mean_loss
         values.update({f"valid/chrf/{pair_name(p)}": v for p, v in result.chrf.items()})
         values.update({f"valid/exact/{pair_name(p)}": v for p, v in result.exact.items()})
         self.scalars(step, values)
-        if self.patience is None or improved:
+        if self.patience is None:
             return False
-        since = len(self.history) - 1 - self.history.index(self.best)
-        return since >= int(self.patience)
+        return len(self.history) - 1 - self.last_gain >= int(self.patience)
 
     def state(self) -> dict[str, Any]:
         """The validations so far and which one is best (JSON); its weights are `best_arrays`."""
         best = None if self.best is None else self.history.index(self.best)
-        return {"history": [v.to_json() for v in self.history], "best": best}
+        return {"history": [v.to_json() for v in self.history], "best": best, "last_gain": self.last_gain}
 
     def best_arrays(self) -> list[np.ndarray]:
         """The best weights as one flat list, layers in name order (see `restore`)."""
@@ -124,6 +154,7 @@ class Monitor:
         every validation of the whole run, not only those after the restart."""
         self.history = [Validation.from_json(v) for v in state["history"]]
         self.best = None if state["best"] is None else self.history[int(state["best"])]
+        self.last_gain = state.get("last_gain", state["best"])
         self._best_weights, start = {}, 0
         if self.best is not None:
             for name in sorted(self.layers):
@@ -138,7 +169,7 @@ class Monitor:
         if self.best is not self.history[-1]:
             for name, weights in self._best_weights.items():
                 self.layers[name].set_weights(weights)
-            log.info(f"keeping the weights of step {self.best.step} (valid chrF {self.best.score:.2f})")
+            log.info(f"keeping the weights of step {self.best.step} ({self.best.summary().split(':')[0]})")
         return self.best.step
 
     def record(self) -> dict[str, Any]:
@@ -148,6 +179,8 @@ class Monitor:
         return {
             "selected_step": self.best.step,
             "valid_chrf": round(self.best.score, 2),
+            "valid_loss": None if not self.best.loss else round(self.best.mean_loss, 5),
+            "selected_on": self.select,
             "validations": [[v.step, round(v.score, 2)] for v in self.history],
         }
 
@@ -162,10 +195,13 @@ def pairs_validator(
     from plugmt.workflows.evaluation import score
 
     def validate(step: int) -> Validation:
-        exact, chrf = {}, {}
+        exact, chrf, loss = {}, {}, {}
         for src, tgt in pairs:
-            scores = score(pipelines[tgt](list(sources[src])), list(references[tgt]))
+            pipeline = pipelines[tgt]
+            scores = score(pipeline(list(sources[src])), list(references[tgt]))
             exact[src, tgt], chrf[src, tgt] = scores["exact"], scores["chrf"]
-        return Validation(step, exact, chrf)
+            if hasattr(pipeline, "loss"):
+                loss[src, tgt] = round(pipeline.loss(list(sources[src]), list(references[tgt])), 6)
+        return Validation(step, exact, chrf, loss)
 
     return validate

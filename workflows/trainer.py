@@ -50,6 +50,8 @@ class TrainSettings:
     patience: int | None = None
     tensorboard: str | None = None
     thought_noise: float = 0.0
+    select: str = "loss"
+    min_delta: float = 0.01
     decay: str = "none"
     final_rate: float = 0.1
 

@@ -138,7 +138,17 @@ def _monitor(
         texts = corpus.texts("valid", lang)
         column[lang] = [texts[i] for i in rows]
     validate = pairs_validator(pipelines, column, column, pairs)
-    return Monitor(validate, layers, settings.validate_every, settings.patience, settings.tensorboard)
+    if settings.select not in ("loss", "chrf"):
+        raise PlugmtError(f"train.select={settings.select!r} is not one of: loss, chrf")
+    return Monitor(
+        validate,
+        layers,
+        settings.validate_every,
+        settings.patience,
+        settings.tensorboard,
+        select=settings.select,
+        min_delta=settings.min_delta,
+    )
 
 
 def _run_dir(

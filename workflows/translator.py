@@ -34,6 +34,8 @@ class Pipeline:
         self.source_vocab = source_vocab
         self.target_vocab = target_vocab
         self.beam_size = int(beam_size)
+        self.encoder, self.decoder, self.adapt = encoder, decoder, adapt
+        self._loss: Any = None
 
         @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
         def decode(ids: tf.Tensor) -> tf.Tensor:
@@ -61,6 +63,33 @@ class Pipeline:
             for i, text in zip(chunk, decoded, strict=True):
                 results[i] = text
         return results
+
+    def loss(self, texts: Sequence[str], references: Sequence[str], batch_size: int = 256) -> float:
+        """Mean per-token cross-entropy of `references` given `texts`, teacher-forced: the
+        validation loss, which keeps measuring how sure the model is after exact match saturates."""
+        from plugmt.corpora.vocab import BOS_ID
+        from plugmt.workflows.trainer import _masked_cross_entropy
+
+        if self._loss is None:
+            ids = tf.TensorSpec([None, None], tf.int32)
+
+            @tf.function(input_signature=[ids, ids, ids])
+            def summed(source: tf.Tensor, target_in: tf.Tensor, target_out: tf.Tensor) -> tf.Tensor:
+                thought = self.encoder.encode(source)
+                if self.adapt is not None:
+                    thought = self.adapt(thought)
+                logits = self.decoder.teacher_forced(target_in, thought)
+                tokens = tf.reduce_sum(tf.cast(tf.not_equal(target_out, 0), tf.float32))
+                return tf.stack([_masked_cross_entropy(target_out, logits) * tokens, tokens])
+
+            self._loss = summed
+        total = np.zeros(2)
+        for start in range(0, len(texts), batch_size):
+            source = self.source_vocab.encode_padded(texts[start : start + batch_size])
+            out = self.target_vocab.encode_padded(references[start : start + batch_size], add_eos=True)
+            bos = np.full((len(out), 1), BOS_ID, dtype=np.int32)
+            total += self._loss(source, np.concatenate([bos, out[:, :-1]], axis=1), out).numpy()
+        return float(total[0] / max(total[1], 1.0))
 
 
 @dataclass
