@@ -120,22 +120,28 @@ def alignment_loss(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(tf.square(a - b)) / (spread + 1e-6)
 
 
-def perturb(thought: Thought, scale: float) -> Thought:
+def perturb(thought: Thought, scale: float, seed: tf.Tensor) -> Thought:
     """The thought with Gaussian noise of `scale` times each tensor's RMS added (masks untouched).
 
     A decoder trained on noisy thoughts reads a neighbourhood of each thought, not one point, so the
     small language-specific offsets between thoughts of one meaning in two languages do not derail it:
     what lets a decoder trained on pt thoughts read en, fr and de ones (train.thought_noise).
+
+    The noise is a pure function of `seed` (stateless), so a resumed run draws what an unbroken one
+    would have drawn.
     """
 
-    def noisy(x: tf.Tensor) -> tf.Tensor:
+    def noisy(x: tf.Tensor, k: int) -> tf.Tensor:
         rms = tf.stop_gradient(tf.sqrt(tf.reduce_mean(tf.square(x)) + 1e-12))
-        return x + scale * rms * tf.random.normal(tf.shape(x), dtype=x.dtype)
+        draw = tf.random.stateless_normal(
+            tf.shape(x), seed=seed + tf.constant([0, 1000 * k], tf.int64), dtype=x.dtype
+        )
+        return x + scale * rms * draw
 
     return Thought(
         kind=thought.kind,
-        states=tuple(noisy(s) for s in thought.states),
-        memory=None if thought.memory is None else noisy(thought.memory),
+        states=tuple(noisy(s, k) for k, s in enumerate(thought.states)),
+        memory=None if thought.memory is None else noisy(thought.memory, 99),
         mask=thought.mask,
     )
 
@@ -160,6 +166,7 @@ def stage_losses(
     target_out: Sequence[tf.Tensor],
     source_index: tf.Tensor,
     rows: Callable[[tf.Tensor, int], tf.Tensor] | None = None,
+    noise_step: tf.Tensor | None = None,
     cross_entropy: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] = _masked_cross_entropy,
     align_fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] = alignment_loss,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
@@ -177,7 +184,8 @@ def stage_losses(
     for i, decoder in enumerate(decoders.values()):
         read = _select(thought, source_index[i], sources)
         if settings.thought_noise > 0:
-            read = perturb(read, settings.thought_noise)
+            step = tf.cast(noise_step if noise_step is not None else 0, tf.int64)
+            read = perturb(read, settings.thought_noise, tf.stack([step, tf.constant(i + 1, tf.int64)]))
         logits = decoder.teacher_forced(rows(target_in[i], 0), read, training=True)
         losses.append(cross_entropy(rows(target_out[i], 0), logits))
     losses = tf.stack(losses)
@@ -203,9 +211,10 @@ def losses_and_gradients(
     """`stage_losses` on a batch's tensors and its gradients: (losses, alignment, (optimizer,
     variables) per module that learns — each decoder, then the encoder when it trains — and the
     gradients of those variables in that order). `replica` goes to `stage_losses`."""
+    noise_step = next(iter(optimizers.values())).iterations  # the update's number: the noise's seed
     with tf.GradientTape() as tape:
         losses, alignment, total = stage_losses(
-            encoder, decoders, settings, train_encoder, sources, *batch, **replica
+            encoder, decoders, settings, train_encoder, sources, *batch, noise_step=noise_step, **replica
         )
     groups = [(optimizers[lang], d.trainable_variables) for lang, d in decoders.items()]
     if train_encoder:
