@@ -234,3 +234,11 @@ def test_the_matrix_says_which_modules_a_budget_cut_short() -> None:
     assert matrix.to_json()["training"] == rows
     assert "before validation converged: es " in markdown(matrix)
     assert "converged" not in markdown(Matrix("enc", "test", [], training=rows[:1]))
+
+
+def test_max_items_null_scores_the_whole_split() -> None:
+    from plugmt.workflows.evaluation import sample_rows
+
+    assert sample_rows(5266, None).tolist() == list(range(5266))
+    sample = sample_rows(5266, 5000)
+    assert len(sample) == 5000 and len(set(sample.tolist())) == 5000 and sample.max() > 5000

@@ -190,9 +190,10 @@ def paired_bootstrap(
     return paired
 
 
-def sample_rows(total: int, items: int, seed: int = 0) -> np.ndarray:
-    """A fixed sample of test rows, spread over the whole split rather than its first groups."""
-    if items >= total:
+def sample_rows(total: int, items: int | None, seed: int = 0) -> np.ndarray:
+    """A fixed sample of test rows, spread over the whole split rather than its first groups;
+    `items=None`: every row."""
+    if items is None or items >= total:
         return np.arange(total)
     return np.sort(np.random.default_rng(seed).choice(total, size=items, replace=False))
 
@@ -203,7 +204,7 @@ def zero_shot_matrix(
     sources: Sequence[str] | None = None,
     decoders: Sequence[str] | None = None,
     split: str = "test",
-    max_items: int = 300,
+    max_items: int | None = 300,
     batch_size: int = 256,
 ) -> Matrix:
     """Translate a fixed sample of `split` along every (source, decoder) cell and its pivot chain."""
