@@ -58,3 +58,7 @@ def test_the_command_exits_1_on_failure_and_2_on_a_missing_file(tmp_path) -> Non
     good = tmp_path / "good.json"
     good.write_text(json.dumps(GOOD))
     assert subprocess.run([*run, str(good)], capture_output=True).returncode == 0
+    # Looser limits, as CI sets them: the same 0.5 cell passes a floor of 0.4 and fails one of 0.6.
+    floor = [*run, str(bad), "--supervised", "0.4"]
+    assert subprocess.run(floor, capture_output=True).returncode == 0
+    assert subprocess.run([*run, str(bad), "--supervised", "0.6"], capture_output=True).returncode == 1

@@ -2,8 +2,9 @@
 
 `python -m plugmt.workflows.gate <matrix.json>` exits 1 and names every failing cell when a
 supervised cell is below 0.99 exact match, a zero-shot or plugged cell below 0.95, or a zero-shot or
-plugged cell more than 0.02 below its own pivot. CI runs it after the default `plugmt-run`: a
-regression guard on quality, not on time.
+plugged cell more than 0.02 below its own pivot (the claim's targets; `--supervised`, `--unseen` and
+`--pivot-gap` set other limits). CI runs it after the default `plugmt-run`: a regression guard on
+quality, not on time.
 """
 
 from __future__ import annotations
@@ -57,7 +58,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog="python -m plugmt.workflows.gate", description=__doc__.splitlines()[0]
     )
     parser.add_argument("matrix", help="a matrix.json written by plugmt-run or plugmt-eval")
+    default = Thresholds()
+    parser.add_argument(
+        "--supervised", type=float, default=default.supervised, help="lowest supervised exact"
+    )
+    parser.add_argument("--unseen", type=float, default=default.unseen, help="lowest zero-shot/plugged exact")
+    parser.add_argument(
+        "--pivot-gap", type=float, default=default.pivot_gap, help="most an unseen cell may trail its pivot"
+    )
     args = parser.parse_args(argv)
+    limits = Thresholds(args.supervised, args.unseen, args.pivot_gap)
     path = Path(args.matrix)
     try:
         try:
@@ -68,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             ) from None
     except PlugmtError as error:
         exit_with_error(error)
-    problems = failures(matrix)
+    problems = failures(matrix, limits)
     kinds = sorted({c["kind"] for c in matrix["cells"]})
     if problems:
         print(f"quality gate FAILED for {path} ({len(problems)} problems):", file=sys.stderr)
