@@ -6,16 +6,21 @@ first does not, a partner source language. Each decoder then learns from whichev
 it was trained on (a trained direction); decoders neither reaches sit this batch out. One encoder
 pass over both sources thus trains many directions at once, and the two thoughts of the same
 meanings are there to be aligned.
+
+With `shares` (data.disjoint_pairs, see `corpora/shares.py`) a batch instead draws one direction,
+takes its meanings from that language pair's share, reads the pair's two languages and trains only
+the directions within that pair.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from plugmt.corpora.pairs import Pair
+from plugmt.corpora.shares import Share, share_of
 from plugmt.corpora.vocab import BOS_ID
 from plugmt.errors import PlugmtError
 
@@ -28,6 +33,17 @@ class Batch:
     target_out: tuple[np.ndarray, ...]  # per decoder: target + EOS; one padding column if idle
     source_index: np.ndarray  # [n_decoders] which of the K sources each decoder reads
     directions: tuple[Pair, ...]  # the directions this batch trains
+
+
+def _by_group(
+    labels: np.ndarray, rows: np.ndarray, temperature: float
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """`rows` split by group label, and each group's drawing weight: size**(1/temperature), summing to 1."""
+    chosen = labels[rows]
+    group_rows = [rows[chosen == g] for g in sorted(set(chosen.tolist()))]
+    sizes = np.array([len(r) for r in group_rows], dtype=float)
+    scaled = sizes ** (1.0 / temperature)
+    return group_rows, scaled / scaled.sum()
 
 
 def _trim(ids: np.ndarray, multiple: int = 1) -> np.ndarray:
@@ -70,6 +86,7 @@ class MultiTargetBatches:
         two_sources: bool,
         temperature: float = 1.0,
         length_multiple: int = 1,
+        shares: Mapping[Share, np.ndarray] | None = None,
     ) -> None:
         self.source_ids = source_ids
         self.target_ids = target_ids
@@ -85,10 +102,15 @@ class MultiTargetBatches:
         self.reach = {s: {t for src, t in self.pairs if src == s} for s in self.sources}
         self.two_sources = two_sources and len(self.sources) > 1
         labels = np.asarray(groups)
-        self.group_rows = [np.flatnonzero(labels == g) for g in sorted(set(labels.tolist()))]
-        sizes = np.array([len(rows) for rows in self.group_rows], dtype=float)
-        scaled = sizes ** (1.0 / temperature)
-        self.group_weights = scaled / scaled.sum()
+        self.rows = len(labels)
+        self.group_rows, self.group_weights = _by_group(labels, np.arange(len(labels)), temperature)
+        self.shares = None if shares is None else dict(shares)
+        if self.shares is not None:
+            # every direction between two languages is drawn; identity directions ride along
+            self.drawn = [pair for pair in self.pairs if pair[0] != pair[1]]
+            self.share_groups = {
+                share: _by_group(labels, rows, temperature) for share, rows in self.shares.items()
+            }
 
     def state(self) -> dict[str, int]:
         """Everything needed to continue the stream (JSON-able)."""
@@ -106,16 +128,39 @@ class MultiTargetBatches:
         best = [s for s, g in zip(others, gains, strict=True) if g == max(gains)]
         return best[rng.integers(len(best))]
 
-    def _routes(self, languages: Sequence[str]) -> dict[str, int]:
-        """decoder -> index of the source it reads in this batch (first source that reaches it)."""
+    def _routes(self, languages: Sequence[str], share: Share | None = None) -> dict[str, int]:
+        """decoder -> index of the source it reads in this batch (first source that reaches it);
+        with a share, only decoders of the share's languages."""
         routes: dict[str, int] = {}
         for index, lang in enumerate(languages):
             for target in self.reach[lang]:
-                routes.setdefault(target, index)
+                if share is None or target in share:
+                    routes.setdefault(target, index)
         return routes
+
+    def _share_languages(self, pair: Pair) -> tuple[str, ...]:
+        """What a batch of `pair`'s share reads: the pair's source, then its target when that is a
+        source too (else the source twice, so the batch still has the stream's two sources)."""
+        if not self.two_sources:
+            return (pair[0],)
+        return (pair[0], pair[1] if pair[1] in self.reach else pair[0])
+
+    def rows_per_direction(self) -> int:
+        """Training rows a direction may use, on average over the directions (all rows unless
+        shares say otherwise): about `rows_per_direction() * len(pairs)` examples make an epoch."""
+        if self.shares is None:
+            return self.rows
+        usable = [
+            sum(len(rows) for share, rows in self.shares.items() if {src, tgt} <= set(share))
+            for src, tgt in self.pairs
+        ]
+        return round(float(np.mean(usable)))
 
     def directions_per_batch(self) -> float:
         """Expected number of directions a batch trains (the primary is drawn per pair)."""
+        if self.shares is not None:
+            routes = [self._routes(self._share_languages(p), share_of(p)) for p in self.drawn]
+            return float(np.mean([len(r) for r in routes]))
         total = 0.0
         for primary, _ in self.pairs:
             reach = self.reach[primary]
@@ -136,15 +181,23 @@ class MultiTargetBatches:
     def batch(self, index: int) -> Batch:
         """The stream's batch number `index`."""
         rng = np.random.default_rng([self.seed, index])
-        primary = self.pairs[rng.integers(len(self.pairs))][0]
-        languages = (primary, self._partner(primary, rng)) if self.two_sources else (primary,)
-        rows = self.group_rows[rng.choice(len(self.group_rows), p=self.group_weights)]
+        if self.shares is None:
+            share = None
+            primary = self.pairs[rng.integers(len(self.pairs))][0]
+            languages = (primary, self._partner(primary, rng)) if self.two_sources else (primary,)
+            group_rows, group_weights = self.group_rows, self.group_weights
+        else:
+            pair = self.drawn[rng.integers(len(self.drawn))]
+            share = share_of(pair)
+            languages = self._share_languages(pair)
+            group_rows, group_weights = self.share_groups[share]
+        rows = group_rows[rng.choice(len(group_rows), p=group_weights)]
         chosen = rng.choice(rows, size=self.batch_size, replace=len(rows) < self.batch_size)
         read = [_trim(self.source_ids[lang][chosen], self.length_multiple) for lang in languages]
         sources = np.zeros((len(read), len(chosen), max(r.shape[1] for r in read)), dtype=np.int32)
         for k, ids in enumerate(read):
             sources[k, :, : ids.shape[1]] = ids
-        routes = self._routes(languages)
+        routes = self._routes(languages, share)
         target_in, target_out, index, directions = [], [], [], []
         for decoder in self.decoders:
             if decoder in routes:

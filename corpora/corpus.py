@@ -39,6 +39,13 @@ class Corpus:
     def groups(self, split: str) -> list[str]:
         return self._column(split, "group")
 
+    def keys(self, split: str) -> list[str]:
+        """A stable name per row: the phrasebook's meaning ("date_full:2026-05-05"), else the row's
+        number in its split."""
+        if "meaning" in self.splits[split].column_names:
+            return self._column(split, "meaning")
+        return [str(i) for i in range(self.splits[split].num_rows)]
+
     def _column(self, split: str, name: str) -> list[str]:
         # Through Arrow: iterating a datasets column in Python is ~100x slower.
         return self.splits[split].with_format("arrow")[name].to_pylist()

@@ -4,17 +4,45 @@ One *meaning* (a date in one style, an amount of money, a number...) is rendered
 plus the `iso` pseudo-language: a canonical, language-free form of every family (ISO 8601 dates and
 durations, unit symbols, currency and country codes, digits). Each family is one module in
 `corpora/families/`; this module picks the requested ones, keeps every string unambiguous and splits.
-
-Meanings are split by a hash of their key, so every rendering of a test meaning, in every language, is
-absent from training; train-only families (names of countries, languages...) always go to train. A
-meaning whose rendering in some language collides with an earlier meaning's is dropped, so every string
+A meaning whose rendering in some language collides with an earlier meaning's is dropped, so every string
 has exactly one meaning; a meaning some language cannot render is dropped too, so every row is complete.
+
+Splits. A meaning's key (the date 2026-05-05, the amount "12.50 EUR") is hashed into train, valid or
+test (`split_of`), and every rendering of the meaning, in every language, goes there; train-only
+families (names of countries, languages...) always go to train. But a rendering may hold other
+meanings' renderings: "May 5" (month_day) is inside "May 5, 2026", the medium date "Sep 26, 1950"
+inside the range "Mar 10 – Sep 26, 1950", "5 meters" inside "5 meters per second". So a meaning goes to
+the strictest (test > valid > train) of its own split and the splits of the meanings it contains,
+directly or through others. What a meaning contains is
+  - declared, for dates and ranges (`Family.contains`): a date in any style holds its month+day and
+    its year+month; a range holds both endpoints' dates (every style) and their month+days and
+    year+months;
+  - found by text, among month+days, year+months, quarters, relative times, quantities and amounts of
+    money (`Family.linked_by_text`): one holds another when the other's rendering, in some language of
+    the corpus (iso too), is a word-bounded part of its own (`TOKEN`). This links "5 meters per second"
+    to "5 meters" and, in iso, "-PT6S" to "PT6S"; which meanings are linked depends on data.languages.
+Only meanings in the corpus count: without month_day and month_year (data=phrasebook: three date styles,
+which share their key) every date splits by its key alone, exactly as before these rules.
+
+Guaranteed: no valid or test rendering, in any language, is a training string of that language or a
+word-bounded part of one, for every family but cardinals (tests/test_phrasebook.py checks it on every
+family and language of data=phrasebook_full, where no containment outside the two rules above occurs).
+Cardinals (`Family.compositional`) are built from one another ("twenty-one" holds "twenty" and "one";
+Japanese 二千五百 holds 二千五), and "sept" (7) and "dez" (10) are also French and Portuguese month
+abbreviations: a held-out cardinal is never a training string, but may be a part of one (in
+phrasebook_full, 359 of the 1,018 held-out cardinals are, in some language). Holding out every cardinal
+that contains a held-out one would leave 1,793 of the 10,000 for training, so this is out of scope.
+
+The price: with month_day and month_year in the corpus, a date is held out when its month+day or
+year+month is, so data=phrasebook_full holds out 26% of dates and 50% of ranges instead of 10%
+(valid_fraction and test_fraction are fractions of each key: dates, month+days, year+months...).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +57,15 @@ from plugmt.errors import PlugmtError
 DATE_FAMILIES = {"date_full": "full", "date_long": "long", "date_medium": "medium"}
 TARGET_ONLY = ("iso",)
 # Bump when the generator's output changes: it is part of the cache key.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
+_SPLITS = ("train", "valid", "test")  # from least to most strict
+_RANK = {split: rank for rank, split in enumerate(_SPLITS)}
+# Scripts written without spaces: each character is a token.
+_UNSPACED = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
+# A token: a number (12.50 and 2,5 are one), a word (letters and their combining marks), one
+# character of a script without spaces, or any other single non-space character.
+TOKEN = re.compile(rf"\d+(?:[.,]\d+)*|[{_UNSPACED}]|(?:[^\W\d_{_UNSPACED}]|[{_MARKS}])+|\S")
 
 _SPACES = {"\u00a0": " ", "\u202f": " ", "\u2009": " "}
 _DIRECTION_MARKS = ("\u200e", "\u200f", "\u061c")
@@ -103,7 +139,7 @@ def generate(settings: PhrasebookSettings) -> dict[str, list[str]]:
     columns: dict[str, list[str]] = {"meaning": [], "group": [], "split": []}
     columns.update({lang: [] for lang in languages})
     seen: dict[str, set[str]] = {lang: set() for lang in natural}
-    fractions = (settings.valid_fraction, settings.test_fraction)
+    rows: list[tuple[Family, str, Any]] = []  # (family, key, value) of every row
     for family in families:
         started = time.perf_counter()
         renderers = {lang: family.renderer(locales[lang]) for lang in natural}
@@ -126,15 +162,80 @@ def generate(settings: PhrasebookSettings) -> dict[str, list[str]]:
                 texts["iso"] = family.iso(value)
             columns["meaning"].append(f"{family.name}:{key}")
             columns["group"].append(family.name)
-            columns["split"].append("train" if family.train_only else split_of(key, *fractions))
             for lang in languages:
                 columns[lang].append(texts[lang])
+            rows.append((family, key, value))
             kept += 1
         log.info(
             f"phrasebook {family.name}: {kept} rows in {time.perf_counter() - started:.1f}s "
             f"(dropped {ambiguous} ambiguous, {unrenderable} not renderable in every language)"
         )
+    columns["split"] = _splits(columns, rows, languages, settings.valid_fraction, settings.test_fraction)
     return columns
+
+
+def _splits(
+    columns: Mapping[str, list[str]],
+    rows: Sequence[tuple[Family, str, Any]],
+    languages: Sequence[str],
+    valid_fraction: float,
+    test_fraction: float,
+) -> list[str]:
+    """Each row's split: the strictest (test > valid > train) of its own key's and those of the
+    meanings its renderings contain, directly or through others; train-only rows stay in train."""
+    rank = [
+        0 if family.train_only else _RANK[split_of(key, valid_fraction, test_fraction)]
+        for family, key, _ in rows
+    ]
+    index = {meaning: i for i, meaning in enumerate(columns["meaning"])}
+    links: set[tuple[int, int]] = set()  # (outer, inner): inner's rendering is inside outer's
+    for outer, (family, key, value) in enumerate(rows):
+        for inner in family.contains(key, value):
+            if inner in index and not family.train_only:
+                links.add((outer, index[inner]))
+    linked = [i for i, (family, _, _) in enumerate(rows) if family.linked_by_text and not family.train_only]
+    for lang in languages:
+        links.update(_links_by_text(columns[lang], linked))
+    ordered = sorted(links)
+    changed = True
+    while changed:  # to a fixed point: a range holding a date holding a held-out month+day
+        changed = False
+        for outer, inner in ordered:
+            if rank[inner] > rank[outer]:
+                rank[outer] = rank[inner]
+                changed = True
+    return [_SPLITS[r] for r in rank]
+
+
+def _links_by_text(texts: Sequence[str], rows: Sequence[int]) -> set[tuple[int, int]]:
+    """(outer, inner) among `rows`: inner's text is a word-bounded part of outer's.
+
+    A part starts and ends at token edges (`TOKEN`): "5 meters" is a part of "5 meters per second",
+    "May 1" is not a part of "May 15, 2026", nor "50 euros" of "12.50 euros"; in Japanese every
+    character is a token. Parts are grown token by token from each start and given up on as soon as
+    no text of `rows` begins with them.
+    """
+    where: dict[str, list[int]] = {}
+    beginnings = set()
+    spans_of = {}
+    for i in rows:
+        text = texts[i]
+        where.setdefault(text, []).append(i)
+        spans_of[i] = spans = [match.span() for match in TOKEN.finditer(text)]
+        beginnings.update([text[:end] for _, end in spans])
+    links = set()
+    for outer in rows:
+        text = texts[outer]
+        spans = spans_of[outer]
+        for k, (start, _) in enumerate(spans):
+            for _, end in spans[k:]:
+                part = text[start:end]
+                if part not in beginnings:
+                    break
+                for inner in where.get(part, ()):
+                    if inner != outer:
+                        links.add((outer, inner))
+    return links
 
 
 def _families(settings: PhrasebookSettings) -> list[Family]:

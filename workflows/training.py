@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from plugmt.corpora.batches import MultiTargetBatches
 from plugmt.corpora.corpus import Corpus, load_corpus
 from plugmt.corpora.pairs import Pair, pair_name, parse_pairs
+from plugmt.corpora.shares import training_shares
 from plugmt.corpora.vocab import Vocab
 from plugmt.errors import PlugmtError
 from plugmt.registry import Store, StoredModule, build_decoder, build_encoder
@@ -98,8 +99,9 @@ def _fit_and_validate(
         temperature=settings.temperature,
         # XLA compiles a program per shape: round lengths so few shapes exist.
         length_multiple=8 if settings.jit_compile else 1,
+        shares=training_shares(cfg.data, corpus.keys("train"), pairs, settings.batch_size),
     )
-    steps = _steps(settings, len(corpus.groups("train")), pairs, batches)
+    steps = _steps(settings, batches.rows_per_direction(), pairs, batches)
     log.info(f"{stage}: {description}; {steps} steps of {settings.batch_size}")
     max_lens = {t: _max_len(target_ids[t]) for t in decoders}
     pipelines = {

@@ -1,5 +1,9 @@
 """Parts of a date through CLDR skeletons: month+day ("May 5", --05-05), month+year ("May 2026",
-2026-05) and quarter+year ("2nd quarter 2026", 2026-Q2)."""
+2026-05) and quarter+year ("2nd quarter 2026", 2026-Q2).
+
+Whole dates and date ranges contain the first two (see `dates.py`); what these contain is looked for
+by text (nothing, in the languages CLDR has today).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from collections.abc import Callable
 from babel import Locale
 from babel.dates import match_skeleton
 
+from plugmt.corpora.families.dates import month_day_key, month_year_key
 from plugmt.corpora.families.patterns import date_pattern
 from plugmt.corpora.families.registry import Family, Renderer, Years, register
 
@@ -31,15 +36,12 @@ def skeleton_renderer(skeleton: str) -> Callable[[Locale], Renderer]:
 def _month_days(years: Years) -> list[tuple[str, dt.date]]:
     first = dt.date(_LEAP_YEAR, 1, 1)
     days = [first + dt.timedelta(days=i) for i in range(366)]
-    return [(f"--{day:%m-%d}", day) for day in days]
+    return [(month_day_key(day), day) for day in days]
 
 
 def _months(years: Years) -> list[tuple[str, dt.date]]:
-    return [
-        (f"{year:04d}-{month:02d}", dt.date(year, month, 1))
-        for year in range(years.first, years.last + 1)
-        for month in range(1, 13)
-    ]
+    span = range(years.first, years.last + 1)
+    return [(month_year_key(day), day) for day in (dt.date(y, m, 1) for y in span for m in range(1, 13))]
 
 
 def _quarters(years: Years) -> list[tuple[str, dt.date]]:
@@ -55,7 +57,8 @@ register(
         "month_day",
         meanings=_month_days,
         renderer=skeleton_renderer("MMMMd"),
-        iso=lambda day: f"--{day:%m-%d}",
+        iso=month_day_key,
+        linked_by_text=True,
     )
 )
 register(
@@ -63,7 +66,8 @@ register(
         "month_year",
         meanings=_months,
         renderer=skeleton_renderer("yMMMM"),
-        iso=lambda day: f"{day.year:04d}-{day.month:02d}",
+        iso=month_year_key,
+        linked_by_text=True,
     )
 )
 register(
@@ -72,5 +76,6 @@ register(
         meanings=_quarters,
         renderer=skeleton_renderer("yQQQQ"),
         iso=lambda day: f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}",
+        linked_by_text=True,
     )
 )

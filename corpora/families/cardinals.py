@@ -1,4 +1,8 @@
-"""Cardinal numbers in words from num2words ("two thousand, one hundred"); ISO form: the digits."""
+"""Cardinal numbers in words from num2words ("two thousand, one hundred"); ISO form: the digits.
+
+Compositional: numbers are made of numbers ("twenty-one" holds "twenty" and "one"), so a held-out
+cardinal is never a training string but may be a part of one; see `corpora/phrasebook.py`.
+"""
 
 from __future__ import annotations
 
@@ -30,4 +34,13 @@ def _renderer(locale: Locale) -> Renderer:
     return render
 
 
-register(Family("cardinal", meanings=_numbers, renderer=_renderer, iso=str, unsupported=_unsupported))
+register(
+    Family(
+        "cardinal",
+        meanings=_numbers,
+        renderer=_renderer,
+        iso=str,
+        unsupported=_unsupported,
+        compositional=True,
+    )
+)

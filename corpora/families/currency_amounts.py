@@ -3,6 +3,8 @@ the currency code ("12.50 EUR").
 
 Currencies are those legal tender somewhere on a fixed date (so the corpus does not change with the
 calendar); amounts that a currency cannot show exactly (1.5 yen) are left out instead of rounded.
+Some names hold others (Polish "1 frank CFA" in "1 frank CFA BEAC"): the generator finds these by text
+and holds such an amount out whenever the one it holds is.
 """
 
 from __future__ import annotations
@@ -76,5 +78,6 @@ register(
         meanings=_amounts,
         renderer=_renderer,
         iso=lambda value: f"{value[1]} {value[0]}",
+        linked_by_text=True,
     )
 )

@@ -3,6 +3,11 @@
 
 Each day of the year span starts one range whose length cycles through spans that stay in a month,
 cross a month or cross a year, so the three interval shapes all occur.
+
+A range shows its endpoints: "Dec 20, 2025 – Jan 5, 2026" holds two medium dates, "5–7 mars 2026" the
+long date "7 mars 2026" and the year+month "mars 2026", "2026年5月5日～7日" the start date. So a
+range contains every meaning either endpoint's rendering may show (`dates.date_meanings`) and is held
+out whenever one of those is.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import datetime as dt
 from babel import Locale
 from babel.dates import format_interval, match_skeleton
 
-from plugmt.corpora.families.dates import every_day
+from plugmt.corpora.families.dates import date_meanings, every_day
 from plugmt.corpora.families.patterns import date_pattern
 from plugmt.corpora.families.registry import Family, Renderer, Years, register
 
@@ -57,5 +62,6 @@ register(
         renderer=_renderer,
         iso=lambda value: f"{value[0].isoformat()}/{value[1].isoformat()}",
         default_size=5000,
+        contains=lambda key, value: date_meanings(value[0]) + date_meanings(value[1]),
     )
 )

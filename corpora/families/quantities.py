@@ -3,6 +3,10 @@ symbol ("5 km", "2.5 l").
 
 A unit a language has no long name for is dropped for every language (CLDR falls back to raw unit ids
 there), as are the `-person` duplicates of the duration units.
+
+Compound units often hold simpler ones ("5 meters" in "5 meters per second", "5 metri" in "5 metri
+cubi", "100 kilometers" in "5 liters per 100 kilometers"), differently in every language: the generator
+finds these by text and holds a quantity out whenever one it holds is.
 """
 
 from __future__ import annotations
@@ -61,4 +65,4 @@ def _renderer(locale: Locale) -> Renderer:
     return render
 
 
-register(Family("quantity", meanings=_quantities, renderer=_renderer, iso=_iso))
+register(Family("quantity", meanings=_quantities, renderer=_renderer, iso=_iso, linked_by_text=True))

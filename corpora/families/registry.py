@@ -7,7 +7,7 @@ or num2words can render in many languages. Adding a family is one module in this
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,13 @@ class Family:
     `meanings` lists (key, value) pairs in a stable order; the key names the meaning (it is hashed for
     the split) and the value is what renderers receive. `unsupported(lang)` says why a language cannot
     render this family at all (None when it can); `train_only` families never reach valid/test.
+
+    What a meaning's renderings contain decides its split too (see `corpora/phrasebook.py`):
+    `contains(key, value)` names, as "family:key", the meanings whose renderings occur inside this
+    one's by construction ("May 5" inside "May 5, 2026"); `linked_by_text` families have the generator
+    find that by text instead, among all such families' renderings ("5 meters" inside "5 meters per
+    second"); `compositional` families are built from their own renderings ("twenty" inside
+    "twenty-one"), so only their whole strings are kept out of training.
     """
 
     name: str
@@ -42,6 +49,9 @@ class Family:
     train_only: bool = False
     default_size: int | None = None  # meanings kept when data.family_sizes does not say; None: all
     unsupported: Callable[[str], str | None] = lambda lang: None
+    contains: Callable[[str, Any], Sequence[str]] = lambda key, value: ()
+    linked_by_text: bool = False
+    compositional: bool = False
 
 
 FAMILIES: dict[str, Family] = {}

@@ -1,5 +1,9 @@
 """Relative times from CLDR's date fields ("in 3 days", "2 weeks ago"); ISO 8601 durations with a
-sign for the past (P3D, -P2W, PT5M)."""
+sign for the past (P3D, -P2W, PT5M).
+
+The ISO form of a past time holds the future one's ("-P2W" holds "P2W"): the generator finds this by
+text, so a past time is held out whenever the same time ahead is.
+"""
 
 from __future__ import annotations
 
@@ -40,4 +44,4 @@ def _renderer(locale: Locale) -> Renderer:
     return render
 
 
-register(Family("relative_time", meanings=_relative_times, renderer=_renderer, iso=_iso))
+register(Family("relative_time", meanings=_relative_times, renderer=_renderer, iso=_iso, linked_by_text=True))
