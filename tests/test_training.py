@@ -101,10 +101,12 @@ def test_periodic_validation_keeps_the_best_weights_and_logs_to_tensorboard(comp
         "train.patience=1",
         f"train.tensorboard={tmp_path / 'tb'}",
         "train.warmup_steps=3",
+        "train.select=chrf",  # the default, select=loss, is checked in tests/test_monitor.py
     )
     _, decoders = train_joint(cfg, Store(tmp_path / "store"))
     record = decoders[0].meta["training"]
     assert [v[0] for v in record["validations"]][:2] == [4, 8]
-    assert record["selected_step"] in (4, 8)
+    assert record["selected_step"] in (4, 8) and record["selected_on"] == "chrf"
     assert record["valid_chrf"] == max(v[1] for v in record["validations"])
+    assert record["stopped"] in ("steps", "converged") and "converged" in record
     assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
