@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from plugmt.corpora.batches import Batch, MultiTargetBatches
 from plugmt.encoders.thought import Thought
 from plugmt.errors import PlugmtError
+from plugmt.workflows.losses import masked_cross_entropy
 from plugmt.workflows.monitor import Monitor
 from plugmt.workflows.resume import TrainingCheckpoint, remove_run
 
@@ -102,12 +103,6 @@ class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
         return {"rate": self.rate, "warmup": self.warmup, "total": self.total, "final": self.final}
 
 
-def _masked_cross_entropy(target: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-    mask = tf.cast(tf.not_equal(target, 0), logits.dtype)
-    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=logits)
-    return tf.reduce_sum(losses * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
-
-
 def alignment_loss(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     """Squared distance between thoughts of the same meanings, relative to their spread.
 
@@ -167,7 +162,7 @@ def stage_losses(
     source_index: tf.Tensor,
     rows: Callable[[tf.Tensor, int], tf.Tensor] | None = None,
     noise_step: tf.Tensor | None = None,
-    cross_entropy: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] = _masked_cross_entropy,
+    cross_entropy: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] = masked_cross_entropy,
     align_fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] = alignment_loss,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """One step's forward pass: (loss per decoder, alignment, total to differentiate).

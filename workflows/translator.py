@@ -68,7 +68,7 @@ class Pipeline:
         """Mean per-token cross-entropy of `references` given `texts`, teacher-forced: the
         validation loss, which keeps measuring how sure the model is after exact match saturates."""
         from plugmt.corpora.vocab import BOS_ID
-        from plugmt.workflows.trainer import _masked_cross_entropy
+        from plugmt.workflows.losses import masked_cross_entropy
 
         if self._loss is None:
             ids = tf.TensorSpec([None, None], tf.int32)
@@ -80,7 +80,7 @@ class Pipeline:
                     thought = self.adapt(thought)
                 logits = self.decoder.teacher_forced(target_in, thought)
                 tokens = tf.reduce_sum(tf.cast(tf.not_equal(target_out, 0), tf.float32))
-                return tf.stack([_masked_cross_entropy(target_out, logits) * tokens, tokens])
+                return tf.stack([masked_cross_entropy(target_out, logits) * tokens, tokens])
 
             self._loss = summed
         total = np.zeros(2)
