@@ -44,8 +44,9 @@ def main(overrides: list[str]) -> dict:
     clock = time.perf_counter()
     text = {lang: corpus.texts("train", lang) for lang in {*sources, *targets}}
     vocab_type, size, cache = str(cfg.data.vocab_type), int(cfg.data.vocab_size), cfg.data.get("cache_dir")
-    source_vocab = Vocab.cached([t for s in sources for t in text[s]], vocab_type, size, cache)
-    target_vocabs = {t: Vocab.cached(text[t], vocab_type, size, cache) for t in targets}
+    digits = bool(cfg.data.get("split_digits", False))
+    source_vocab = Vocab.cached([t for s in sources for t in text[s]], vocab_type, size, cache, digits)
+    target_vocabs = {t: Vocab.cached(text[t], vocab_type, size, cache, digits) for t in targets}
     vocab_seconds = time.perf_counter() - clock
     clock = time.perf_counter()
     source_ids = {s: source_vocab.encode_padded(text[s]) for s in sources}

@@ -51,11 +51,15 @@ class Vocab:
         self._sp = spm.SentencePieceProcessor(model_proto=self.model_bytes)
 
     @classmethod
-    def train(cls, texts: Iterable[str], model_type: str = "char", size: int = 8000) -> Vocab:
+    def train(
+        cls, texts: Iterable[str], model_type: str = "char", size: int = 8000, split_digits: bool = False
+    ) -> Vocab:
         """Learn a vocabulary from `texts`.
 
         For `char` models `size` is only an upper bound (every character seen is kept); for
-        `unigram`/`bpe` it is the size asked of SentencePiece.
+        `unigram`/`bpe` it is the size asked of SentencePiece. `split_digits`: every digit is a
+        piece of its own, so a number reads the same in every format ("1950" after a space or
+        after "12.02."); without it BPE learns pieces such as ".02.195" that no other format shares.
         """
         buffer = io.BytesIO()
         try:
@@ -65,6 +69,7 @@ class Vocab:
                 model_type=model_type,
                 vocab_size=size,
                 hard_vocab_limit=model_type != "char",
+                split_digits=split_digits,
                 character_coverage=1.0,
                 pad_id=PAD_ID,
                 unk_id=UNK_ID,
@@ -81,20 +86,28 @@ class Vocab:
         return cls(buffer.getvalue())
 
     @classmethod
-    def cached(cls, texts: Sequence[str], model_type: str, size: int, cache_dir: str | Path | None) -> Vocab:
+    def cached(
+        cls,
+        texts: Sequence[str],
+        model_type: str,
+        size: int,
+        cache_dir: str | Path | None,
+        split_digits: bool = False,
+    ) -> Vocab:
         """`train`, unless a vocabulary of the same text and settings was trained before.
 
         Keyed by a hash of (settings, every text): SentencePiece on Multi30k-sized text takes
         seconds, and a sweep of decoders over one corpus would retrain the same model each run.
         """
-        digest = hashlib.sha256(f"{VOCAB_FORMAT}|{model_type}|{size}|{spm.__version__}".encode())
+        settings = f"{VOCAB_FORMAT}|{model_type}|{size}|{spm.__version__}" + ("|split_digits" * split_digits)
+        digest = hashlib.sha256(settings.encode())
         for text in texts:
             digest.update(text.encode())
             digest.update(b"\n")
         path = cache_root(cache_dir) / "vocab" / f"{model_type}-{size}-{digest.hexdigest()[:20]}.model"
         if path.is_file():
             return cls(path.read_bytes())
-        vocab = cls.train(texts, model_type, size)
+        vocab = cls.train(texts, model_type, size, split_digits)
         # Beside the final name, then renamed: a killed run or a parallel one never leaves half a file.
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")

@@ -172,7 +172,8 @@ def _vocab(corpus: Corpus, langs: Sequence[str], cfg: DictConfig, shared: bool =
     texts = [t for lang in langs for t in corpus.texts("train", lang)]
     size = cfg.data.get("source_vocab_size") if shared else None
     size = int(size or cfg.data.vocab_size)
-    return Vocab.cached(texts, str(cfg.data.vocab_type), size, cfg.data.get("cache_dir"))
+    split_digits = bool(cfg.data.get("split_digits", False))
+    return Vocab.cached(texts, str(cfg.data.vocab_type), size, cfg.data.get("cache_dir"), split_digits)
 
 
 def _record(cfg: DictConfig, stage: str, pairs: Sequence[Pair], history: Mapping[str, Any]) -> dict:
