@@ -56,8 +56,9 @@ class Vocab:
     ) -> Vocab:
         """Learn a vocabulary from `texts`.
 
-        For `char` models `size` is only an upper bound (every character seen is kept); for
-        `unigram`/`bpe` it is the size asked of SentencePiece. `split_digits`: every digit is a
+        For `char` models `size` is only an upper bound (every character seen is kept), for `bpe`
+        too (merges stop when the text has no pair left); for `unigram` it is the size asked of
+        SentencePiece. `split_digits`: every digit is a
         piece of its own, so a number reads the same in every format ("1950" after a space or
         after "12.02."); without it BPE learns pieces such as ".02.195" that no other format shares.
         """
@@ -68,7 +69,8 @@ class Vocab:
                 model_writer=buffer,
                 model_type=model_type,
                 vocab_size=size,
-                hard_vocab_limit=model_type != "char",
+                # char and bpe: `size` is an upper bound (BPE stops when no pair is left to merge)
+                hard_vocab_limit=model_type == "unigram",
                 split_digits=split_digits,
                 character_coverage=1.0,
                 pad_id=PAD_ID,

@@ -40,9 +40,9 @@ def test_a_vocabulary_is_trained_once_per_text_and_settings(tmp_path, monkeypatc
     calls = []
     real = Vocab.train.__func__
 
-    def counting(cls, texts, model_type="char", size=8000):
+    def counting(cls, texts, model_type="char", size=8000, split_digits=False):
         calls.append(model_type)
-        return real(cls, texts, model_type, size)
+        return real(cls, texts, model_type, size, split_digits)
 
     monkeypatch.setattr(Vocab, "train", classmethod(counting))
     first = Vocab.cached(["abc", "abd"], "char", 100, tmp_path)
@@ -51,3 +51,17 @@ def test_a_vocabulary_is_trained_once_per_text_and_settings(tmp_path, monkeypatc
     assert calls == ["char", "char"]  # the second call read the cache; other text trains anew
     assert again.model_bytes == first.model_bytes and other.size > first.size
     assert not [p for p in (tmp_path / "vocab").iterdir() if p.name.startswith(".")]
+
+
+def test_split_digits_makes_a_number_the_same_pieces_in_every_format():
+    texts = ["12.02.1950", "Jan 12, 1950", "12 févr. 1950", "Feb 3, 1951", "03.02.1951"] * 40
+    plain = Vocab.train(texts, "bpe", 60)
+    split = Vocab.train(texts, "bpe", 60, split_digits=True)
+
+    def year_pieces(vocab: Vocab, text: str) -> list[str]:
+        pieces = vocab._sp.encode(text, out_type=str)
+        return [p.lstrip("▁") for p in pieces][-4:]
+
+    assert year_pieces(split, "12.02.1950") == year_pieces(split, "Jan 12, 1950") == ["1", "9", "5", "0"]
+    assert plain._sp.encode("12.02.1950", out_type=str) != split._sp.encode("12.02.1950", out_type=str)
+    assert split.decode(split.encode(["12.02.1950"])) == ["12.02.1950"]
