@@ -15,6 +15,7 @@ atomic step (see `store_files`). Saves share the store lock and `remove` holds i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -172,7 +173,10 @@ class Store:
             "fingerprint": weights_print,
             "created": created,
         }
-        return self._write(module_key(meta), config, arrays, vocab.model_bytes, meta)
+        # Its encoder must still be there when it is published (checked under the store lock, which
+        # `remove` holds alone): a decoder is never stored against a removed encoder.
+        needs = f"encoders/{encoder.id}/meta.json"
+        return self._write(module_key(meta), config, arrays, vocab.model_bytes, meta, needs)
 
     def _write(
         self,
@@ -181,6 +185,7 @@ class Store:
         arrays: list[np.ndarray],
         vocab_bytes: bytes,
         meta: dict[str, Any],
+        needs: str | None = None,
     ) -> StoredModule:
         files = {
             "config.json": json.dumps(config, indent=2, sort_keys=True).encode(),
@@ -191,20 +196,29 @@ class Store:
         files["meta.json"] = json.dumps(meta, indent=2, sort_keys=True).encode()
         # A store never writes a module it would refuse to list (e.g. a record without max_len).
         check_module(files.__getitem__, key, self._failure(key), full=False)
-        if not self.publish(key, files) and meta["role"] != "encoder":
+        if not self.publish(key, files, needs) and meta["role"] != "encoder":
             # Encoders are named by their weights, so losing that race means they are stored;
             # two decoders never share a name, so this one would otherwise be lost silently.
             raise PlugmtError(f"module {meta['id']} already exists in the store {self.root}; save it again")
         return self._module(key)
 
-    def publish(self, key: str, files: Mapping[str, bytes]) -> bool:
-        """Put a whole module folder in place in one step; False (and nothing written) if it exists."""
+    def publish(self, key: str, files: Mapping[str, bytes], needs: str | None = None) -> bool:
+        """Put a whole module folder in place in one step; False (and nothing written) if it exists.
+
+        `needs`: a file that must still exist (a decoder's encoder), or nothing is written.
+        """
         with self.files.lock(exclusive=False):
+            if needs and not self.files.exists(needs):
+                encoder = needs.split("/")[1]
+                raise PlugmtError(
+                    f"encoder {encoder} was removed from the store {self.root} while this run trained "
+                    "against it, so its decoder is not stored; import or re-train the encoder and rerun"
+                )
             return self.files.publish(key, files)
 
     def remove(self, module: StoredModule, force: bool = False) -> None:
-        """Delete a module atomically (a damaged one too); an encoder that stored decoders point to
-        only with `force`."""
+        """Delete a module atomically (a damaged one too); an encoder that stored decoders point to,
+        or that a training run is using, only with `force`."""
         with self.files.lock(exclusive=True):
             if module.role == "encoder" and not force:
                 dependants = self.files.folders(f"decoders/{module.id}/*/*")
@@ -214,9 +228,23 @@ class Store:
                         f"(e.g. {PurePosixPath(dependants[0]).name}); remove them first or pass --force "
                         "to orphan them"
                     )
+                if self.files.in_use(f"encoder-{module.id}"):
+                    raise PlugmtError(
+                        f"encoder {module.id} is in use by a plug-in training run in progress; wait for "
+                        "it to finish (or stop it), or pass --force to remove the encoder anyway"
+                    )
             if not self.files.exists(module.key):
                 raise PlugmtError(f"module {module.id} is no longer in the store {self.root}")
             self.files.remove(module.key)
+
+    def using_encoder(self, module: StoredModule) -> contextlib.AbstractContextManager[None]:
+        """Held by a plug-in run while it trains against `module`: `remove` then refuses it."""
+        return self.files.use(f"encoder-{module.id}")
+
+    def check_writable(self) -> None:
+        """Before any training: the store is a folder this process can write, whose modules outlive
+        it. One line naming the store and the way out otherwise."""
+        self.files.check_writable()
 
     # ---- reading
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -254,3 +255,51 @@ def test_a_record_cannot_rename_a_stored_module(trained, tmp_path):
     shutil.rmtree(store.encoder().path)
     saved = store.save_encoder(encoder, vocab, {"languages": ["en"], "id": "evil", "role": "decoder"})
     assert saved.id == trained["encoder"].id and saved.meta["role"] == "encoder"
+
+
+# --------------------------------------------------------------------------- before and during work
+
+
+def test_training_refuses_a_store_that_is_a_file_or_lives_only_in_memory(trained, tmp_path):
+    from plugmt.workflows.training import train_joint
+
+    afile = tmp_path / "store.txt"
+    afile.write_text("x")
+    with pytest.raises(PlugmtError, match=r"store=.*store\.txt is a file, not a folder"):
+        train_joint(trained["cfg"], Store(afile))
+    with pytest.raises(PlugmtError, match=r"store=memory://x keeps modules only in this process's memory"):
+        train_joint(trained["cfg"], Store("memory://x"))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_training_refuses_a_read_only_store(trained, tmp_path):
+    from plugmt.workflows.training import train_joint
+
+    (tmp_path / "ro").mkdir(mode=0o555)
+    with pytest.raises(PlugmtError, match=r"cannot be written"):
+        train_joint(trained["cfg"], Store(tmp_path / "ro"))
+
+
+def test_an_encoder_in_use_by_a_run_is_not_removed_without_force(trained, tmp_path):
+    store = copy_store(trained, tmp_path)
+    shutil.rmtree(Path(store.root) / "decoders")
+    encoder = store.encoder()
+    with store.using_encoder(encoder):
+        with pytest.raises(PlugmtError, match=r"in use by a plug-in training run in progress.*--force"):
+            store.remove(encoder)
+        assert store.encoder().id == encoder.id
+    store.remove(encoder)
+    assert store.encoders() == []
+
+
+def test_a_decoder_is_not_stored_once_its_encoder_is_gone(trained, tmp_path):
+    store = copy_store(trained, tmp_path)
+    encoder = store.encoder()
+    spec = store.load_encoder(encoder)[0].thought_spec()
+    module = store.resolve_decoder("es", encoder)
+    decoder, vocab = store.load_decoder(module, spec)
+    store.remove(encoder, force=True)
+    before = sorted(p.name for p in Path(store.root).rglob("*"))
+    with pytest.raises(PlugmtError, match=r"encoder lstm-\S+ was removed from the store .* not stored"):
+        store.save_decoder(decoder, vocab, encoder, dict(module.meta))
+    assert sorted(p.name for p in Path(store.root).rglob("*")) == before
