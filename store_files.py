@@ -15,6 +15,7 @@ import errno
 import fcntl
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
@@ -25,6 +26,9 @@ from plugmt.errors import PlugmtError
 MARKER = "meta.json"  # written last, removed first: its presence makes a folder a module
 LOCK_NAME = ".lock"
 USE_LOCKS = ".locks"  # <name>.lock: held shared while a run uses a module (`use`, `in_use`)
+# A write takes seconds; a hidden temporary (or removed) folder older than this was left by a
+# killed process, and the next write into its folder deletes it.
+STALE_SECONDS = 3600
 
 
 class StoreFiles(Protocol):
@@ -85,6 +89,7 @@ class LocalFiles:
         """Write the module folder `key` atomically; False if one is already there (nothing written)."""
         final = self.root / key
         final.parent.mkdir(parents=True, exist_ok=True)
+        _clean_stale(final.parent)
         temporary = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
         temporary.mkdir()
         try:
@@ -165,6 +170,19 @@ class LocalFiles:
                 f"store={self.root} cannot be written ({error.strerror or error}); trained modules "
                 "could not be saved: fix its permissions or point store= at a writable folder"
             ) from None
+
+
+def _clean_stale(folder: Path) -> None:
+    """Delete hidden temporary and removed-aside folders a killed write or remove left behind."""
+    limit = time.time() - STALE_SECONDS
+    for path in folder.glob(".*"):
+        if not path.name.startswith((".tmp-", ".removed-")):
+            continue
+        try:
+            if path.is_dir() and path.stat().st_mtime < limit:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def _fsync_folder(path: Path) -> None:

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -303,3 +304,19 @@ def test_a_decoder_is_not_stored_once_its_encoder_is_gone(trained, tmp_path):
     with pytest.raises(PlugmtError, match=r"encoder lstm-\S+ was removed from the store .* not stored"):
         store.save_decoder(decoder, vocab, encoder, dict(module.meta))
     assert sorted(p.name for p in Path(store.root).rglob("*")) == before
+
+
+def test_stale_temporary_folders_are_cleaned_on_the_next_write(trained, tmp_path):
+    store = copy_store(trained, tmp_path)
+    encoder = store.encoder()
+    module = store.resolve_decoder("es", encoder)
+    decoder, vocab = store.load_decoder(module, store.load_encoder(encoder)[0].thought_spec())
+    folder = module.path.parent
+    old, new = folder / ".tmp-killed-1234", folder / ".tmp-writing-5678"
+    for path in (old, new):
+        path.mkdir()
+        (path / "weights.npz").write_bytes(b"half")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+    store.save_decoder(decoder, vocab, encoder, dict(module.meta))
+    assert not old.exists() and new.exists()
