@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fnmatch
 import hashlib
 import json
 import os
@@ -273,7 +274,10 @@ class Store:
         """The valid modules of folders matching `pattern`; each damaged one is reported (once, on
         stderr) and skipped, so it never hides the rest of the store."""
         found = []
-        for key in self.files.folders(pattern):
+        keys = self.files.folders(pattern)
+        for gone in [k for k in self.damaged if fnmatch.fnmatchcase(k, pattern) and k not in keys]:
+            del self.damaged[gone]  # removed since the last listing
+        for key in keys:
             try:
                 found.append(self._module(key))
             except PlugmtError as error:
@@ -285,7 +289,7 @@ class Store:
         return sorted(found, key=lambda m: (str(m.meta["created"]), m.id))
 
     def damaged_modules(self) -> list[StoredModule]:
-        """Every module folder that fails its check, each with `error` (its one-line message)."""
+        """Every module folder that fails its check (what is wrong: `self.damaged[module.key]`)."""
         self.encoders(), self.decoders()
         return [self._damaged(key) for key in sorted(self.damaged)]
 

@@ -200,8 +200,9 @@ def test_a_stray_empty_folder_blocks_nothing_and_can_be_removed(trained, tmp_pat
     assert len(store.decoders()) == 4
     assert "junk/meta.json is missing (an empty or partial folder)" in capsys.readouterr().err
     assert Translator(store, store.encoder()).translate(["3 janvier 2000"], decoder="es")[0]
+    assert [m.id for m in store.damaged_modules()] == ["junk"]
     registry_cli.main(["--store", str(store.root), "remove", "junk"])
-    assert not stray.exists()
+    assert not stray.exists() and store.damaged_modules() == []
 
 
 def test_a_damaged_encoder_is_skipped_and_not_the_newest(trained, tmp_path, capsys):
