@@ -20,11 +20,11 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from plugmt.errors import PlugmtError
 from plugmt.store import MODULE_FILES, Store, StoredModule, module_key, parse_json, sha256
-from plugmt.weights import fingerprint, read_npz
+from plugmt.store_checks import SAFE_NAME, check_module, check_plain
 
 BUNDLE_VERSION = 1
 MANIFEST = "manifest.json"
@@ -35,7 +35,6 @@ IDENTITY = {"encoder": ("fingerprint",), "decoder": ("lang", "encoder_id", "enco
 MAX_BUNDLE_BYTES = 1 << 30
 MAX_ENTRIES = 16
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".p", ".joblib", ".dill")
-SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def versions() -> dict[str, str]:
@@ -184,7 +183,9 @@ def _check_manifest(files: Mapping[str, bytes], where: str) -> dict[str, Any]:
 
 
 def _check_module(files: Mapping[str, bytes], manifest: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """The module's meta.json, once every file is known to be what a plugmt store would hold."""
+    """The module's meta.json, once every file is known to be what a plugmt store would hold: the
+    manifest agrees with meta.json, the architecture is a registered one, and the whole module
+    passes the store's own validator (`store_checks`), as a module of the folder it would go to."""
     meta = _json(files["meta.json"], f"{where}: meta.json")
     config = _json(files["config.json"], f"{where}: config.json")
     kind = manifest["kind"]
@@ -197,19 +198,14 @@ def _check_module(files: Mapping[str, bytes], manifest: Mapping[str, Any], where
     for name in names:
         if not isinstance(name, str) or not SAFE_NAME.fullmatch(name):
             raise PlugmtError(f"{where}: {name!r} is not a safe module name (letters, digits, . _ -)")
-    checksums = meta.get("files")
-    if not isinstance(checksums, dict) or sorted(checksums) != sorted(MODULE_FILES):
-        raise PlugmtError(f"{where}: meta.json must list the checksums of {', '.join(MODULE_FILES)}")
-    for name, expected in checksums.items():
-        if sha256(files[name]) != expected:
-            raise PlugmtError(f"{where}: meta.json checksum for {name!r} disagrees with the file; refused")
+
+    def fail(file: str, what: str) -> NoReturn:
+        raise PlugmtError(f"{where}: {file} {what}; refused")
+
+    # Plain data first (no OmegaConf expression reaches the architecture's typed config).
+    check_plain(config, fail)
     _check_architecture(kind, config, meta, manifest, where)
-    arrays = read_npz(files["weights.npz"], f"{where}: weights.npz")
-    if kind == "encoder" and fingerprint(arrays) != meta["fingerprint"]:
-        raise PlugmtError(f"{where}: the weights do not have the fingerprint the manifest claims; refused")
-    if kind == "encoder" and meta["id"] != f"{config['architecture']}-{meta['fingerprint'][:12]}":
-        raise PlugmtError(f"{where}: encoder id {meta['id']!r} is not its architecture and fingerprint")
-    _check_vocab(files["vocab.model"], where)
+    check_module(files.__getitem__, module_key(meta), fail)
     return meta
 
 
@@ -248,15 +244,6 @@ def _targets(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from _targets(item)
-
-
-def _check_vocab(data: bytes, where: str) -> None:
-    import sentencepiece as spm
-
-    try:
-        spm.SentencePieceProcessor(model_proto=data)
-    except (RuntimeError, TypeError, ValueError):
-        raise PlugmtError(f"{where}: vocab.model is not a SentencePiece model; refused") from None
 
 
 def _json(data: bytes, where: str) -> dict[str, Any]:

@@ -92,9 +92,21 @@ def architecture(role: str, name: str) -> Architecture:
 
 
 def typed_config(role: str, settings: Mapping[str, Any]) -> Any:
-    """Settings (a dict or DictConfig with `name`) as the architecture's config dataclass."""
-    from omegaconf import OmegaConf
+    """Settings (a dict or DictConfig with `name`) as the architecture's config dataclass.
 
+    A plain dict (stored or imported settings) is data: a string in it holding an OmegaConf
+    expression (``${...}``) is refused, never resolved. A value of the wrong type is one line.
+    """
+    from omegaconf import DictConfig, OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    if not isinstance(settings, DictConfig):
+        for key, value in settings.items():
+            if isinstance(value, str) and "${" in value:
+                # The value is not repeated: it may name a secret.
+                raise PlugmtError(f"{role} setting {key!r} holds an OmegaConf expression; settings are data")
+    if "name" not in settings:
+        raise PlugmtError(f"{role} settings name no architecture (`name`)")
     arch = architecture(role, str(settings["name"]))
     fields = {f.name for f in dataclasses.fields(arch.config_cls)}
     unknown = sorted(set(settings) - fields)
@@ -102,8 +114,12 @@ def typed_config(role: str, settings: Mapping[str, Any]) -> Any:
         raise PlugmtError(
             f"{role} {arch.name!r} has no setting {unknown[0]!r}; its settings: {', '.join(sorted(fields))}"
         )
-    merged = OmegaConf.merge(OmegaConf.structured(arch.config_cls), dict(settings))
-    return OmegaConf.to_object(merged)
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(arch.config_cls), dict(settings))
+        return OmegaConf.to_object(merged)
+    except OmegaConfBaseException as error:
+        why = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise PlugmtError(f"{role} {arch.name!r} settings are not valid: {why}") from None
 
 
 def build_encoder(settings: Mapping[str, Any], vocab_size: int) -> Any:

@@ -15,24 +15,28 @@ atomic step (see `store_files`). Saves share the store lock and `remove` holds i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fnmatch
 import hashlib
 import json
 import os
 import secrets
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from plugmt.errors import PlugmtError
+from plugmt.store_checks import MODULE_FILES, check_module
 from plugmt.store_files import StoreFiles, open_files
 from plugmt.weights import assign_weights, fingerprint, npz_bytes, weight_arrays
 
-MODULE_FILES = ("config.json", "weights.npz", "vocab.model")
+__all__ = ["MODULE_FILES", "Store", "StoredModule", "module_key", "parse_json", "sha256"]
 
 
 @dataclass(frozen=True)
@@ -47,11 +51,12 @@ class StoredModule:
 
     @property
     def id(self) -> str:
-        return str(self.meta["id"])
+        """The module's id: its folder's name (a damaged module's meta.json may not say it)."""
+        return str(self.meta.get("id") or PurePosixPath(self.key).name)
 
     @property
     def role(self) -> str:
-        return str(self.meta.get("role"))
+        return "encoder" if self.key.startswith("encoders/") else "decoder"
 
     @property
     def config(self) -> dict[str, Any]:
@@ -107,9 +112,11 @@ class Store:
     nothing behind.
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], warn: bool = True) -> None:
         self.files: StoreFiles = open_files(root)
         self.root = self.files.root
+        self.warn = warn  # report each damaged module on stderr when a listing skips it
+        self.damaged: dict[str, str] = {}  # folder -> what is wrong, as of the last listing
 
     # ---- writing
 
@@ -123,7 +130,8 @@ class Store:
             "vocab_size": encoder.vocab_size,
             "thought": encoder.thought_spec().to_json(),
         }
-        meta = {"id": encoder_id, "role": "encoder", "fingerprint": weights_print, **record}
+        # The store's own keys last: a training record cannot rename or re-date the module.
+        meta = {**record, "id": encoder_id, "role": "encoder", "fingerprint": weights_print, "created": now()}
         key = module_key(meta)
         if self.files.exists(f"{key}/meta.json"):  # same weights, same id: already stored
             return self._module(key)
@@ -158,15 +166,18 @@ class Store:
             "thought": decoder.thought.to_json(),
         }
         meta = {
+            **record,
             "id": decoder_id,
             "role": "decoder",
             "encoder_id": encoder.id,
             "encoder_fingerprint": encoder.meta["fingerprint"],
             "fingerprint": weights_print,
             "created": created,
-            **record,
         }
-        return self._write(module_key(meta), config, arrays, vocab.model_bytes, meta)
+        # Its encoder must still be there when it is published (checked under the store lock, which
+        # `remove` holds alone): a decoder is never stored against a removed encoder.
+        needs = f"encoders/{encoder.id}/meta.json"
+        return self._write(module_key(meta), config, arrays, vocab.model_bytes, meta, needs)
 
     def _write(
         self,
@@ -175,6 +186,7 @@ class Store:
         arrays: list[np.ndarray],
         vocab_bytes: bytes,
         meta: dict[str, Any],
+        needs: str | None = None,
     ) -> StoredModule:
         files = {
             "config.json": json.dumps(config, indent=2, sort_keys=True).encode(),
@@ -183,41 +195,107 @@ class Store:
         }
         meta = {"created": now(), **meta, "files": {n: sha256(b) for n, b in files.items()}}
         files["meta.json"] = json.dumps(meta, indent=2, sort_keys=True).encode()
-        if not self.publish(key, files) and meta["role"] != "encoder":
+        # A store never writes a module it would refuse to list (e.g. a record without max_len).
+        check_module(files.__getitem__, key, self._failure(key), full=False)
+        if not self.publish(key, files, needs) and meta["role"] != "encoder":
             # Encoders are named by their weights, so losing that race means they are stored;
             # two decoders never share a name, so this one would otherwise be lost silently.
             raise PlugmtError(f"module {meta['id']} already exists in the store {self.root}; save it again")
         return self._module(key)
 
-    def publish(self, key: str, files: Mapping[str, bytes]) -> bool:
-        """Put a whole module folder in place in one step; False (and nothing written) if it exists."""
+    def publish(self, key: str, files: Mapping[str, bytes], needs: str | None = None) -> bool:
+        """Put a whole module folder in place in one step; False (and nothing written) if it exists.
+
+        `needs`: a file that must still exist (a decoder's encoder), or nothing is written.
+        """
         with self.files.lock(exclusive=False):
+            if needs and not self.files.exists(needs):
+                encoder = needs.split("/")[1]
+                raise PlugmtError(
+                    f"encoder {encoder} was removed from the store {self.root} while this run trained "
+                    "against it, so its decoder is not stored; import or re-train the encoder and rerun"
+                )
             return self.files.publish(key, files)
 
     def remove(self, module: StoredModule, force: bool = False) -> None:
-        """Delete a module atomically; an encoder that stored decoders point to only with `force`."""
+        """Delete a module atomically (a damaged one too); an encoder that stored decoders point to,
+        or that a training run is using, only with `force`."""
         with self.files.lock(exclusive=True):
             if module.role == "encoder" and not force:
-                dependants = [d for d in self.decoders() if d.meta.get("encoder_id") == module.id]
+                dependants = self.files.folders(f"decoders/{module.id}/*/*")
                 if dependants:
                     raise PlugmtError(
                         f"encoder {module.id} has {len(dependants)} stored decoder(s) trained against it "
-                        f"(e.g. {dependants[0].id}); remove them first or pass --force to orphan them"
+                        f"(e.g. {PurePosixPath(dependants[0]).name}); remove them first or pass --force "
+                        "to orphan them"
+                    )
+                if self.files.in_use(f"encoder-{module.id}"):
+                    raise PlugmtError(
+                        f"encoder {module.id} is in use by a plug-in training run in progress; wait for "
+                        "it to finish (or stop it), or pass --force to remove the encoder anyway"
                     )
             if not self.files.exists(module.key):
                 raise PlugmtError(f"module {module.id} is no longer in the store {self.root}")
             self.files.remove(module.key)
 
+    def using_encoder(self, module: StoredModule) -> contextlib.AbstractContextManager[None]:
+        """Held by a plug-in run while it trains against `module`: `remove` then refuses it."""
+        return self.files.use(f"encoder-{module.id}")
+
+    def check_writable(self) -> None:
+        """Before any training: the store is a folder this process can write, whose modules outlive
+        it. One line naming the store and the way out otherwise."""
+        self.files.check_writable()
+
     # ---- reading
 
+    def _failure(self, key: str) -> Callable[[str, str], NoReturn]:
+        name = PurePosixPath(key).name
+
+        def fail(file: str, what: str) -> NoReturn:
+            raise PlugmtError(
+                f"store file {self.files.url(f'{key}/{file}')} {what}; remove the damaged module "
+                f"(`plugmt-registry remove {name}`) or re-train it"
+            )
+
+        return fail
+
     def _module(self, key: str) -> StoredModule:
+        """The module in folder `key`, its meta.json and config.json checked (cheap: no weights)."""
         path, location = self.files.where(key), self.files.url(key)
-        unread = StoredModule(path, {}, key, lambda name: self.files.read(f"{key}/{name}"), location)
-        return dataclasses.replace(unread, meta=unread.json("meta.json"))
+
+        def read(name: str) -> bytes:
+            return self.files.read(f"{key}/{name}")
+
+        meta, _, _ = check_module(read, key, self._failure(key), full=False)
+        return StoredModule(path, meta, key, read, location)
 
     def _modules(self, pattern: str) -> list[StoredModule]:
-        found = [self._module(key) for key in self.files.folders(pattern)]
-        return sorted(found, key=lambda m: (str(m.meta.get("created", "")), m.id))
+        """The valid modules of folders matching `pattern`; each damaged one is reported (once, on
+        stderr) and skipped, so it never hides the rest of the store."""
+        found = []
+        keys = self.files.folders(pattern)
+        for gone in [k for k in self.damaged if fnmatch.fnmatchcase(k, pattern) and k not in keys]:
+            del self.damaged[gone]  # removed since the last listing
+        for key in keys:
+            try:
+                found.append(self._module(key))
+            except PlugmtError as error:
+                if self.damaged.get(key) != str(error) and self.warn:
+                    print(f"plugmt: warning: skipped a damaged module: {error}", file=sys.stderr)
+                self.damaged[key] = str(error)
+            else:
+                self.damaged.pop(key, None)
+        return sorted(found, key=lambda m: (str(m.meta["created"]), m.id))
+
+    def damaged_modules(self) -> list[StoredModule]:
+        """Every module folder that fails its check (what is wrong: `self.damaged[module.key]`)."""
+        self.encoders(), self.decoders()
+        return [self._damaged(key) for key in sorted(self.damaged)]
+
+    def _damaged(self, key: str) -> StoredModule:
+        path, location = self.files.where(key), self.files.url(key)
+        return StoredModule(path, {}, key, lambda name: self.files.read(f"{key}/{name}"), location)
 
     def encoders(self) -> list[StoredModule]:
         """Every stored encoder, oldest first."""
@@ -227,11 +305,16 @@ class Store:
         """Stored decoders (by default all), oldest first."""
         return self._modules(f"decoders/{encoder_id}/{lang}/*")
 
-    def find(self, module_id: str) -> StoredModule:
-        """The encoder or decoder with exactly this id."""
+    def find(self, module_id: str, damaged: bool = False) -> StoredModule:
+        """The encoder or decoder with exactly this id; with `damaged`, also a damaged module by
+        its folder's name (to remove it)."""
         for module in self.encoders() + self.decoders():
             if module.id == module_id:
                 return module
+        if damaged:
+            for key in sorted(self.damaged):
+                if PurePosixPath(key).name == module_id:
+                    return self._damaged(key)
         raise PlugmtError(
             f"no module {module_id!r} in the store {self.root}; `plugmt-registry list` shows them"
         )
@@ -285,29 +368,29 @@ class Store:
         return self.files.exists(f"encoders/{encoder_id}/meta.json")
 
     def verify(self, module: StoredModule) -> dict[str, bytes]:
-        """Every file of the module, refused if one is missing or differs from its saved checksum."""
-        contents = {}
-        for name, expected in module.meta.get("files", {}).items():
-            data = module.file(name)
-            if sha256(data) != expected:
-                raise PlugmtError(
-                    f"store file {module.where(name)} is truncated or modified (checksum mismatch); "
-                    "remove the damaged module or re-train it"
-                )
-            contents[name] = data
-        for name in MODULE_FILES:
-            if name not in contents:
-                contents[name] = module.file(name)
-        return contents
+        """Every file of the module, once the whole module passed its check (`store_checks`)."""
+        return self._checked(module)[1]
+
+    def _checked(self, module: StoredModule) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """(config, contents) of a module that passed every check of `store_checks`."""
+        _, config, contents = check_module(module.read or module.file, module.key, self._failure(module.key))
+        return config, contents
+
+    def _build(self, module: StoredModule, build: Callable[[], Any]) -> Any:
+        """The layer `build()` makes from the module's checked config; a config the architecture
+        does not accept is named as the module's damage, never a traceback."""
+        try:
+            return build()
+        except PlugmtError as error:
+            self._failure(module.key)("config.json", f"is not one its architecture accepts ({error})")
 
     def load_encoder(self, module: StoredModule) -> tuple[Any, Any]:
-        """(encoder layer, its Vocab), weights verified then loaded."""
+        """(encoder layer, its Vocab), the whole module checked, then loaded."""
         from plugmt.corpora.vocab import Vocab
         from plugmt.registry import build_encoder
 
-        contents = self.verify(module)
-        config = module.config
-        encoder = build_encoder(config["settings"], int(config["vocab_size"]))
+        config, contents = self._checked(module)
+        encoder = self._build(module, lambda: build_encoder(config["settings"], config["vocab_size"]))
         assign_weights(encoder, contents["weights.npz"], module.where("weights.npz"))
         return encoder, Vocab(contents["vocab.model"])
 
@@ -317,14 +400,15 @@ class Store:
         from plugmt.encoders.thought import ThoughtSpec
         from plugmt.registry import build_decoder
 
-        contents = self.verify(module)
-        config = module.config
+        config, contents = self._checked(module)
         trained_for = ThoughtSpec.from_json(config["thought"])
         if trained_for != thought:
             raise PlugmtError(
                 f"decoder {module.id} reads {trained_for.kind} thoughts of width {trained_for.width}, "
                 f"this encoder emits {thought.kind} thoughts of width {thought.width}"
             )
-        decoder = build_decoder(config["settings"], int(config["vocab_size"]), thought)
+        decoder = self._build(
+            module, lambda: build_decoder(config["settings"], config["vocab_size"], thought)
+        )
         assign_weights(decoder, contents["weights.npz"], module.where("weights.npz"))
         return decoder, Vocab(contents["vocab.model"])

@@ -15,13 +15,20 @@ import errno
 import fcntl
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
+from plugmt.errors import PlugmtError
+
 MARKER = "meta.json"  # written last, removed first: its presence makes a folder a module
 LOCK_NAME = ".lock"
+USE_LOCKS = ".locks"  # <name>.lock: held shared while a run uses a module (`use`, `in_use`)
+# A write takes seconds; a hidden temporary (or removed) folder older than this was left by a
+# killed process, and the next write into its folder deletes it.
+STALE_SECONDS = 3600
 
 
 class StoreFiles(Protocol):
@@ -37,6 +44,9 @@ class StoreFiles(Protocol):
     def publish(self, key: str, files: Mapping[str, bytes]) -> bool: ...
     def remove(self, key: str) -> None: ...
     def lock(self, exclusive: bool) -> contextlib.AbstractContextManager[None]: ...
+    def use(self, name: str) -> contextlib.AbstractContextManager[None]: ...
+    def in_use(self, name: str) -> bool: ...
+    def check_writable(self) -> None: ...
 
 
 def open_files(root: str | os.PathLike[str]) -> StoreFiles:
@@ -79,6 +89,7 @@ class LocalFiles:
         """Write the module folder `key` atomically; False if one is already there (nothing written)."""
         final = self.root / key
         final.parent.mkdir(parents=True, exist_ok=True)
+        _clean_stale(final.parent)
         temporary = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
         temporary.mkdir()
         try:
@@ -116,6 +127,62 @@ class LocalFiles:
                 yield
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def use(self, name: str) -> Iterator[None]:
+        """A shared `flock` on ``<root>/.locks/<name>.lock`` for as long as the block runs."""
+        folder = self.root / USE_LOCKS
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / f"{name}.lock", "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def in_use(self, name: str) -> bool:
+        """Whether some process holds `use(name)` right now."""
+        path = self.root / USE_LOCKS / f"{name}.lock"
+        if not path.exists():
+            return False
+        with open(path, "a+b") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            return False
+
+    def check_writable(self) -> None:
+        """The store is (or can become) a folder this process writes: checked by writing."""
+        if self.root.exists() and not self.root.is_dir():
+            raise PlugmtError(f"store={self.root} is a file, not a folder; point store= at a folder")
+        # The store, or the folder it will be made in (nothing is left behind by the check).
+        existing = next(p for p in (self.root, *self.root.parents) if p.exists())
+        if not existing.is_dir():
+            raise PlugmtError(f"store={self.root} is inside {existing}, a file; point store= at a folder")
+        try:
+            probe = existing / f".tmp-probe-{uuid.uuid4().hex[:8]}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as error:
+            raise PlugmtError(
+                f"store={self.root} cannot be written ({error.strerror or error}); trained modules "
+                "could not be saved: fix its permissions or point store= at a writable folder"
+            ) from None
+
+
+def _clean_stale(folder: Path) -> None:
+    """Delete hidden temporary and removed-aside folders a killed write or remove left behind."""
+    limit = time.time() - STALE_SECONDS
+    for path in folder.glob(".*"):
+        if not path.name.startswith((".tmp-", ".removed-")):
+            continue
+        try:
+            if path.is_dir() and path.stat().st_mtime < limit:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def _fsync_folder(path: Path) -> None:
@@ -174,3 +241,18 @@ class RemoteFiles:
 
     def lock(self, exclusive: bool) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
+
+    def use(self, name: str) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    def in_use(self, name: str) -> bool:
+        return False
+
+    def check_writable(self) -> None:
+        """A `memory://` store lives only as long as this process: training into it would lose
+        every module it stores, so it is refused (other URLs are the filesystem's to refuse)."""
+        if self.root.startswith("memory://"):
+            raise PlugmtError(
+                f"store={self.root} keeps modules only in this process's memory, so what training "
+                "stores would vanish when it ends; train into a folder or a lasting URL (store=...)"
+            )

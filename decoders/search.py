@@ -10,6 +10,26 @@ from plugmt.encoders.thought import Thought
 BOS_ID = 2
 EOS_ID = 3
 PAD_ID = 0
+# Decoding always ends: at most LENGTH_RATIO tokens per source token plus LENGTH_SLACK, and never
+# more than the module's max_len nor MAX_DECODE_LEN (store_checks refuses a module asking for
+# more). Generous on purpose, so no real translation is cut: numbers written out in words with a
+# character vocabulary run about 11 output tokens per source token ("777777" -> "seven hundred
+# seventy-seven thousand ..."), and every decoder's recorded max_len (1.5 x its longest training
+# target + 4) is far below the cap for any input. Only a decoder that never ends meets it.
+LENGTH_RATIO = 16
+LENGTH_SLACK = 32
+MAX_DECODE_LEN = 4096
+
+
+def length_cap(max_len: int | tf.Tensor, source: tf.Tensor | None = None) -> tf.Tensor:
+    """How many tokens search may emit for the batch of source ids `source` [B, S] (0 = padding):
+    `max_len`, at most MAX_DECODE_LEN, and at most LENGTH_RATIO per token of the longest source
+    plus LENGTH_SLACK."""
+    cap = tf.minimum(tf.cast(max_len, tf.int32), MAX_DECODE_LEN)
+    if source is not None:
+        longest = tf.reduce_max(tf.reduce_sum(tf.cast(tf.not_equal(source, PAD_ID), tf.int32), axis=1))
+        cap = tf.minimum(cap, LENGTH_RATIO * longest + LENGTH_SLACK)
+    return cap
 
 
 def _never_padding_or_start(logits: tf.Tensor) -> tf.Tensor:
@@ -19,12 +39,16 @@ def _never_padding_or_start(logits: tf.Tensor) -> tf.Tensor:
     return tf.where(banned, tf.constant(-1e9, logits.dtype), logits)
 
 
-def greedy_search(decoder: LanguageDecoder, thought: Thought, max_len: int) -> tf.Tensor:
-    """Most likely next token at every step, until every sentence has ended or `max_len`.
+def greedy_search(
+    decoder: LanguageDecoder, thought: Thought, max_len: int, source: tf.Tensor | None = None
+) -> tf.Tensor:
+    """Most likely next token at every step, until every sentence has ended or `length_cap`
+    (`max_len`, bounded by MAX_DECODE_LEN and by the length of `source`, the ids encoded).
 
     Returns ids [B, <= max_len] without BOS; positions after a sentence's EOS are padding (0), and
     EOS itself is kept so callers can tell a finished sentence from a truncated one.
     """
+    max_len = length_cap(max_len, source)
     batch = tf.shape(thought.pooled())[0]
     tokens = tf.fill([batch], BOS_ID)
     state = decoder.initial_state(thought)
@@ -56,8 +80,11 @@ def beam_search(
     max_len: int,
     beam_size: int = 4,
     length_penalty: float = 0.0,
+    source: tf.Tensor | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """The best of `beam_size` hypotheses per sentence: (ids [B, <= max_len], log-probabilities [B]).
+
+    Search stops at `length_cap` (as in `greedy_search`), so it always ends.
 
     Runs the decoder's `step` once per position for all B*K hypotheses, carrying the decoder state
     (gathered along the surviving beams), never re-running a prefix. Finished hypotheses keep their
@@ -65,6 +92,7 @@ def beam_search(
     `length_penalty` (Wu et al. 2016); 0 ranks by log-probability alone.
     """
     k = int(beam_size)
+    max_len = length_cap(max_len, source)
     batch = tf.shape(thought.pooled())[0]
     thought = thought.map(lambda x: tf.repeat(x, k, axis=0))  # each sentence's rows, K times
     state = decoder.initial_state(thought)

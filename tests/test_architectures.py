@@ -201,7 +201,7 @@ def test_store_round_trip_gives_identical_outputs(encoder_name, decoder_name, tm
     encoder, decoder = encoder_and_decoder(encoder_name, decoder_name, vocab_size=vocab.size)
     store = Store(tmp_path)
     encoder_module = store.save_encoder(encoder, vocab, {"languages": ["xx"]})
-    decoder_module = store.save_decoder(decoder, vocab, encoder_module, {"lang": "yy"})
+    decoder_module = store.save_decoder(decoder, vocab, encoder_module, {"lang": "yy", "max_len": 8})
     loaded_encoder, _ = store.load_encoder(encoder_module)
     loaded_decoder, _ = store.load_decoder(decoder_module, loaded_encoder.thought_spec())
     assert fingerprint(weight_arrays(loaded_encoder)) == encoder_module.meta["fingerprint"]

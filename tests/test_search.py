@@ -45,3 +45,41 @@ def test_beam_never_scores_below_greedy(decoder_and_thought):
     np.testing.assert_allclose(beam_scores.numpy(), rescored, rtol=1e-4, atol=1e-4)
     assert (rescored >= greedy_scores - 1e-4).all()
     assert (rescored > greedy_scores + 1e-3).any()  # and it does find better ones here
+
+
+class NeverEnds:
+    """A decoder whose every step rules out end-of-sentence: search must still end."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def initial_state(self, thought):
+        return self.inner.initial_state(thought)
+
+    def step(self, tokens, state, thought):
+        logits, state = self.inner.step(tokens, state, thought)
+        return logits - 1e9 * tf.one_hot(EOS_ID, tf.shape(logits)[-1]), state
+
+
+def test_search_ends_for_a_decoder_that_never_ends_even_with_a_huge_max_len(decoder_and_thought):
+    from plugmt.decoders.search import LENGTH_RATIO, LENGTH_SLACK
+
+    decoder, thought = decoder_and_thought
+    source = tf.constant([[5, 6, 7]] * 8 + [[5, 0, 0]] * 8)  # the longest source: 3 tokens
+    cap = LENGTH_RATIO * 3 + LENGTH_SLACK
+    greedy = greedy_search(NeverEnds(decoder), thought, max_len=10**9, source=source).numpy()
+    assert greedy.shape == (16, cap) and EOS_ID not in greedy
+    beam, _ = beam_search(NeverEnds(decoder), thought, max_len=10**9, beam_size=2, source=source)
+    assert beam.shape == (16, cap)
+    # A module's own max_len still applies below the cap.
+    assert greedy_search(NeverEnds(decoder), thought, max_len=7, source=source).shape == (16, 7)
+
+
+def test_no_max_len_is_above_the_hard_bound_that_the_store_also_enforces():
+    from plugmt.decoders.search import MAX_DECODE_LEN, length_cap
+    from plugmt.encoders.thought import THOUGHT_KINDS
+    from plugmt.store_checks import MAX_DECODE_LEN as STORED_BOUND
+    from plugmt.store_checks import THOUGHT_KINDS as STORED_KINDS
+
+    assert int(length_cap(10**9)) == MAX_DECODE_LEN == STORED_BOUND
+    assert STORED_KINDS == THOUGHT_KINDS

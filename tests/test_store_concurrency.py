@@ -38,16 +38,16 @@ class Weight:
         return self.array
 
 
+class Vocab:  # a real SentencePiece model: the store checks every module it hands out
+    model_bytes = Path(sys.argv[3]).read_bytes()
+
+
 class Layer:
-    config, vocab_size, thought = Settings(), 5, Spec()
-    weights = [Weight(np.ones((2, 2), np.float32))]  # equal in every writer: ids must still differ
+    config, vocab_size, thought = Settings(), 8, Spec()
+    weights = [Weight(np.ones((8, 2), np.float32))]  # equal in every writer: ids must still differ
 
     def thought_spec(self):
         return Spec()
-
-
-class Vocab:
-    model_bytes = b"not read by the store"
 
 
 root, go = sys.argv[1], Path(sys.argv[2])
@@ -55,17 +55,21 @@ while not go.exists():
     time.sleep(0.005)
 store = Store(root)
 encoder = store.save_encoder(Layer(), Vocab(), {"languages": ["en"]})
-decoder = store.save_decoder(Layer(), Vocab(), encoder, {"lang": "cs", "pairs": [["en", "cs"]]})
+record = {"lang": "cs", "pairs": [["en", "cs"]], "max_len": 8}  # what a valid decoder records
+decoder = store.save_decoder(Layer(), Vocab(), encoder, record)
 print(decoder.id)
 """
 
 
 def test_eight_concurrent_writers_lose_nothing(tmp_path):
-    root, go = tmp_path / "store", tmp_path / "go"
+    from plugmt.corpora.vocab import Vocab
+
+    root, go, model = tmp_path / "store", tmp_path / "go", tmp_path / "vocab.model"
+    model.write_bytes(Vocab.cached(["abc ab a"], "char", 8, tmp_path).model_bytes)
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(root), str(go)],
+            [sys.executable, "-c", WRITER, str(root), str(go), str(model)],
             env=environment,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -109,9 +109,11 @@ class TranslationModule(tf.Module):
         ids = tf.pad(ids, [[0, 0], [0, tf.maximum(1 - tf.shape(ids)[1], 0)]])
         thought = self.encoder.encode(ids)
         if self.beam_size > 1:
-            out = beam_search(self.decoder, thought, self.max_len, self.beam_size, self.length_penalty)[0]
+            out = beam_search(
+                self.decoder, thought, self.max_len, self.beam_size, self.length_penalty, source=ids
+            )[0]
         else:
-            out = greedy_search(self.decoder, thought, self.max_len)
+            out = greedy_search(self.decoder, thought, self.max_len, source=ids)
         words = self.target_tokenizer.detokenize(tf.RaggedTensor.from_tensor(out, lengths=_until_end(out)))
         empty = tf.equal(pieces.row_lengths(), 0)
         return {"translation": tf.where(empty, tf.constant(""), words)}

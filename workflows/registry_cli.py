@@ -37,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="every stored encoder and decoder")
     show = commands.add_parser("show", help="one module's metadata as JSON")
     show.add_argument("id")
-    commands.add_parser("verify", help="check every file's checksum; exit 1 if any module is damaged")
+    commands.add_parser(
+        "verify", help="check every module whole (files, weights, metadata); exit 1 if any is damaged"
+    )
     export = commands.add_parser("export", help="write one module to a .tar.gz bundle")
     export.add_argument("id")
     export.add_argument("archive", help="the bundle to write, e.g. cs-decoder.tar.gz")
@@ -62,23 +64,27 @@ def _show(store: Store, module_id: str) -> None:
 
 
 def _verify(store: Store) -> None:
-    damaged = 0
+    """Every module checked whole (`store_checks`): files, weights, fingerprints, config, meta."""
     modules = store.encoders() + store.decoders()
+    broken = [(m.id, store.damaged[m.key]) for m in store.damaged_modules()]
     for module in modules:
         try:
             store.verify(module)
         except PlugmtError as error:
-            damaged += 1
-            print(f"DAMAGED {module.id}: {error}")
-    print(f"{len(modules) - damaged} of {len(modules)} modules intact")
-    if damaged:
+            broken.append((module.id, str(error)))
+    for name, error in broken:
+        print(f"DAMAGED {name}: {error}")
+    total = len(modules) + len(store.damaged)
+    print(f"{total - len(broken)} of {total} modules intact")
+    if broken:
         sys.exit(1)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
-        store = Store(store_path(args.store))
+        # verify reports damaged modules itself, on stdout; the others warn once on stderr.
+        store = Store(store_path(args.store), warn=args.command != "verify")
         if args.command == "list":
             for module in store.encoders() + store.decoders():
                 print(_line(module))
@@ -100,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
             if module.role == "decoder" and not store.has_encoder(encoder_id):
                 print(f"note: its encoder {encoder_id} is not in this store yet", file=sys.stderr)
         else:
-            store.remove(store.find(args.id), force=args.force)
+            store.remove(store.find(args.id, damaged=True), force=args.force)
             print(f"removed {args.id}")
     except PlugmtError as error:
         exit_with_error(error)

@@ -199,6 +199,7 @@ def _record(cfg: DictConfig, stage: str, pairs: Sequence[Pair], history: Mapping
 def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[StoredModule]]:
     """Train a shared encoder with one decoder per target language of `data.pairs`; store them."""
     settings = train_settings(cfg)
+    store.check_writable()  # before any work: a store that cannot keep the result loses it all
     seed_everything(cfg.seed)
     corpus = load_corpus(cfg.data)
     pairs = parse_pairs(cfg.data.pairs, corpus.languages, corpus.target_only, cfg.data.get("zero_shot") or ())
@@ -261,8 +262,13 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
 def train_plugin(
     cfg: DictConfig, store: Store, lang: str | None = None, pair_spec: Any = None
 ) -> StoredModule:
-    """Train one new decoder for `lang` on `pair_spec` against the stored encoder, kept frozen."""
+    """Train one new decoder for `lang` on `pair_spec` against the stored encoder, kept frozen.
+
+    The run holds the encoder's use lock from loading it to storing the decoder, so `plugmt-registry
+    remove` refuses the encoder meanwhile (unless forced; the decoder is then refused at saving).
+    """
     settings = train_settings(cfg)
+    store.check_writable()  # before any work: a store that cannot keep the result loses it all
     seed_everything(cfg.seed)
     lang = lang or cfg.decoder.get("lang")
     if not lang:
@@ -285,6 +291,19 @@ def train_plugin(
                 f"encoder {encoder_module.id} was trained to read {', '.join(readable)}, not {src!r}; "
                 f"pick a source it reads in data.pairs"
             )
+    with store.using_encoder(encoder_module):
+        return _train_plugin(cfg, store, settings, corpus, lang, pairs, encoder_module)
+
+
+def _train_plugin(
+    cfg: DictConfig,
+    store: Store,
+    settings: TrainSettings,
+    corpus: Corpus,
+    lang: str,
+    pairs: Sequence[Pair],
+    encoder_module: StoredModule,
+) -> StoredModule:
     encoder, source_vocab = store.load_encoder(encoder_module)
     encoder.trainable = False  # and its variables are left out of every gradient
     target_vocab = _vocab(corpus, [lang], cfg)

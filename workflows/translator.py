@@ -43,8 +43,8 @@ class Pipeline:
             if adapt is not None:  # a foreign decoder reads this encoder's thoughts through a map
                 thought = adapt(thought)
             if beam_size > 1:
-                return beam_search(decoder, thought, max_len, beam_size, length_penalty)[0]
-            return greedy_search(decoder, thought, max_len)
+                return beam_search(decoder, thought, max_len, beam_size, length_penalty, source=ids)[0]
+            return greedy_search(decoder, thought, max_len, source=ids)
 
         self._decode = decode
 
