@@ -372,11 +372,9 @@ def _input_lines(path: str) -> list[str]:
     try:
         data = Path(path).expanduser().read_bytes()
     except FileNotFoundError:
-        raise PlugmtError(
-            f"input={path}: no such file; give a UTF-8 text file, one sentence a line"
-        ) from None
+        raise PlugmtError(f"input={path}: no such file; {_ONE_A_LINE}") from None
     except IsADirectoryError:
-        raise PlugmtError(f"input={path} is a folder; give a UTF-8 text file, one sentence a line") from None
+        raise PlugmtError(f"input={path} is a folder; {_ONE_A_LINE}") from None
     except OSError as error:
         raise PlugmtError(f"input={path} cannot be read ({error.strerror})") from None
     return _decoded_lines(data, f"input={path}")
