@@ -160,16 +160,16 @@ def beam_size(key: str, value: Any) -> None:
 
 
 def encoder_id(key: str, value: Any) -> None:
-    """A stored encoder's id is `<architecture>-<12 hex digits>`: never a bare number."""
+    """A stored encoder's id (`<architecture>-<12 hex digits>`) or a unique prefix of one: text."""
     if value is None:
         return
-    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][\w.]*-[0-9a-fA-F]+", value):
+    if not isinstance(value, str) or not value.strip():
         refuse(
             key,
             value,
             "not an encoder id",
-            "a stored encoder's id such as lstm-0123456789ab (plugmt-registry list shows them), "
-            "or null for the newest",
+            "a stored encoder's id or a unique prefix of one, such as lstm-0123456789ab "
+            "(plugmt-registry list shows them), or null for the newest",
         )
 
 
