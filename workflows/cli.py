@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from plugmt.errors import PlugmtError, exit_with_error
+from plugmt.errors import PlugmtError, exit_with_error, one_line
+from plugmt.workflows import settings
 
 log = logging.getLogger("plugmt")
 CONFIG_PATH = "pkg://plugmt.conf"
@@ -19,29 +20,48 @@ CONFIG_PATH = "pkg://plugmt.conf"
 _fail = exit_with_error
 
 
+_SWEEP_FAILURES: list[str] = []  # this process's failed sweep jobs, reported once the sweep ends
+
+
+def _in_sweep() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
 def _user_errors(task: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """A PlugmtError becomes one line on stderr and exit status 2, never a traceback."""
+    """A PlugmtError becomes one line on stderr and exit status 2, never a traceback.
+
+    In a `-m` sweep the line goes to the job's log (its plugmt.log) too and the sweep carries on
+    with its other jobs (a SystemExit would end it, and an exception would end it in a traceback
+    once every job ran); the sweep then ends with one line naming the failed jobs, and exit status 2.
+    """
 
     @functools.wraps(task)
     def wrapped(cfg: Any) -> Any:
         try:
             return task(cfg)
         except PlugmtError as error:
-            _fail(str(error))
+            if not _in_sweep():
+                _fail(str(error))
+            from hydra.core.hydra_config import HydraConfig
+
+            job = HydraConfig.get().job
+            line = f"plugmt: error: {one_line(error)}"
+            log.error(line)
+            _SWEEP_FAILURES.append(f"#{job.num} ({job.override_dirname or 'defaults'}): {one_line(error)}")
+            return None
 
     return wrapped
 
 
-def _check_seed(cfg: Any) -> None:
-    """The seed is a whole number numpy accepts (seed=7, also seed=7.0); checked before any work."""
-    seed = cfg.get("seed")
-    if (isinstance(seed, float) and seed.is_integer()) or (isinstance(seed, str) and seed.strip().isdigit()):
-        seed = int(seed)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise PlugmtError(
-            f"seed={cfg.get('seed')}: the seed must be a whole number from 0 to {2**32 - 1}"
-            " (e.g. seed=0; several: plugmt-run -m seed=0,1,2)"
-        )
+def _report_sweep_failures() -> None:
+    if _SWEEP_FAILURES:
+        failed, shown = len(_SWEEP_FAILURES), _SWEEP_FAILURES[0]
+        more = f"; and {failed - 1} more (see each job's plugmt.log)" if failed > 1 else ""
+        _SWEEP_FAILURES.clear()
+        _fail(f"{failed} job(s) of the sweep failed, the others ran: job {shown}{more}")
 
 
 def hydra_error_line(error: BaseException) -> str:
@@ -92,8 +112,11 @@ def _hydra_app(config_name: str, task: Callable[[Any], Any], config_path: str = 
     import hydra
 
     from plugmt.registry import load_architectures
-    from plugmt.workflows.runtime import quiet_tensorflow
+    from plugmt.workflows.runtime import print_version, quiet_tensorflow
 
+    if "--version" in sys.argv[1:]:  # plugmt's, not Hydra's; before TensorFlow starts
+        print_version(Path(sys.argv[0]).name)
+        return
     quiet_tensorflow()
     logging.getLogger("datasets").setLevel(logging.WARNING)
     if config_path == CONFIG_PATH:
@@ -103,6 +126,7 @@ def _hydra_app(config_name: str, task: Callable[[Any], Any], config_path: str = 
     sys.argv[1:] = _accept_plus_experiment(sys.argv[1:])
     _check_overrides(config_path, config_name, sys.argv[1:])
     hydra.main(version_base="1.3", config_path=config_path, config_name=config_name)(_user_errors(task))()
+    _report_sweep_failures()
 
 
 def _store(cfg: Any):
@@ -200,27 +224,28 @@ STAGES = {"joint": _stage_train, "plugin": _stage_plugin, "eval": _stage_eval}
 
 def run(cfg: Any) -> None:
     """An experiment's stages in order (default: joint, plugin, eval)."""
-    _check_seed(cfg)
     unknown = [s for s in cfg.stages if s not in STAGES]
     if unknown:
         raise PlugmtError(f"unknown stage {unknown[0]!r} in stages; known: {', '.join(STAGES)}")
+    settings.check_main(cfg, list(cfg.stages))
     for stage in cfg.stages:
         STAGES[stage](cfg)
 
 
 def train(cfg: Any) -> None:
-    _check_seed(cfg)
+    settings.check_main(cfg, ["joint"])
     _stage_train(cfg)
 
 
 def evaluate(cfg: Any) -> None:
-    _check_seed(cfg)
+    settings.check_main(cfg, ["eval"])
     _stage_eval(cfg)
 
 
 # --------------------------------------------------------------------------- translate
 
-_TEXT_ARGS: list[str] = []
+_TEXT_ARGS: list[str] = []  # the sentences given as arguments (after `--`, or bare)
+_SEPARATED: list[bool] = [False]  # whether `--` was given
 _FLAGS_WITH_VALUE = {
     "--cfg",
     "-c",
@@ -236,27 +261,141 @@ _FLAGS_WITH_VALUE = {
     "-i",
     "--experimental-rerun",
 }
+_FLAGS = {
+    *_FLAGS_WITH_VALUE,
+    "--help",
+    "-h",
+    "--hydra-help",
+    "--version",
+    "--multirun",
+    "-m",
+    "--run",
+    "-r",
+    "--resolve",
+    "--shell-completion",
+    "-sc",
+}
+
+
+def _translate_keys() -> set[str]:
+    """plugmt-translate's own settings: the top-level keys of conf/apps/translate.yaml."""
+    from omegaconf import OmegaConf
+
+    import plugmt.conf.apps
+
+    keys = OmegaConf.load(Path(plugmt.conf.apps.__file__).parent / "translate.yaml")
+    return {str(k) for k in keys} - {"defaults", "hydra"}
+
+
+def _safe_form(argv: list[str], text: str) -> str:
+    """The command as it should have been typed: its other settings, then `--` and the sentence."""
+    import shlex
+
+    words = [a for a in argv if a != text and "=" in a and not a.startswith("-") and " " not in a]
+    if not any(a.startswith("decoder=") for a in words):
+        words.append("decoder=<lang>")
+    return " ".join(["plugmt-translate", *map(shlex.quote, words), "--", shlex.quote(text)])
 
 
 def _split_text_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
-    """Hydra overrides and flags stay; any other argument is a sentence to translate."""
-    hydra_args, texts = [], []
+    """Hydra overrides and flags stay; sentences go.
+
+    Every argument after the first `--` is a sentence, exactly as given (`a=b`, `-h`, `${x}`, `--`).
+    Before it, an argument without `=` that does not start with `-`, `+` or `~` is a sentence too; one
+    that looks like a setting or a flag but is not one is refused in one line showing the `--` form.
+    """
+    texts: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, texts = argv[:cut], list(argv[cut + 1 :])
+        _SEPARATED[0] = True
+    hydra_args, bare = [], []
+    known: set[str] | None = None
     expect_value = False
     for arg in argv:
-        if expect_value or "=" in arg or (arg and arg[0] in "-+~"):
+        if expect_value:
+            hydra_args.append(arg)
+            expect_value = False
+        elif arg.startswith("-"):
+            flag = arg.split("=", 1)[0] if arg.startswith("--") else arg
+            if flag not in _FLAGS:
+                raise PlugmtError(
+                    f"{arg!r} is not an option of plugmt-translate; to translate text that starts "
+                    f"with -, put it after --: {_safe_form(argv, arg)}"
+                )
             hydra_args.append(arg)
             expect_value = arg in _FLAGS_WITH_VALUE
+        elif "=" in arg or arg[:1] in ("+", "~"):
+            from hydra.core.override_parser.overrides_parser import OverridesParser
+            from hydra.errors import HydraException
+
+            try:
+                override = OverridesParser.create().parse_override(arg)
+            except HydraException:
+                raise PlugmtError(
+                    f"{arg!r} is not a setting (key=value) Hydra can read; to translate it, put "
+                    f"sentences after --: {_safe_form(argv, arg)}"
+                ) from None
+            known = _translate_keys() if known is None else known
+            key = override.key_or_group
+            if override.type.name == "CHANGE" and key.split(".")[0] not in {*known, "hydra"}:
+                raise PlugmtError(
+                    f"{key!r} is not a plugmt-translate setting (settings: {', '.join(sorted(known))}); "
+                    f"to translate {arg!r}, put it after --: {_safe_form(argv, arg)}"
+                )
+            hydra_args.append(arg)
         else:
-            texts.append(arg)
-    return hydra_args, texts
+            bare.append(arg)
+    return hydra_args, bare + texts
+
+
+def _decoded_lines(data: bytes, where: str) -> list[str]:
+    """UTF-8 lines (a leading byte-order mark dropped); the first line that is not UTF-8 is named."""
+    lines = []
+    for number, raw in enumerate(data.splitlines(), 1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise PlugmtError(
+                f"{where} is not valid UTF-8 at line {number} (byte {error.start + 1}); "
+                "give UTF-8 text, one sentence a line"
+            ) from None
+        lines.append(line.removeprefix("\ufeff") if number == 1 else line)
+    return lines
+
+
+_ONE_A_LINE = "give a UTF-8 text file, one sentence a line"
+
+
+def _input_lines(path: str) -> list[str]:
+    """The sentences of an `input=` file, one a line."""
+    try:
+        data = Path(path).expanduser().read_bytes()
+    except FileNotFoundError:
+        raise PlugmtError(f"input={path}: no such file; {_ONE_A_LINE}") from None
+    except IsADirectoryError:
+        raise PlugmtError(f"input={path} is a folder; {_ONE_A_LINE}") from None
+    except OSError as error:
+        raise PlugmtError(f"input={path} cannot be read ({error.strerror})") from None
+    return _decoded_lines(data, f"input={path}")
 
 
 def translate(cfg: Any) -> None:
+    settings.check_group(cfg, settings.TRANSLATE)
     if cfg.decoder is None:
         raise PlugmtError("name the decoder to plug in: plugmt-translate decoder=<lang or id> ...")
     lines = list(cfg.text) + _TEXT_ARGS
-    if not lines:
-        lines = [line.rstrip("\n") for line in sys.stdin]
+    if cfg.get("input") is not None:
+        lines += _input_lines(str(cfg.input))
+    elif not lines:
+        nothing = PlugmtError(
+            "nothing to translate after --; give sentences after it, input=<file>, or lines on stdin"
+        )
+        if _SEPARATED[0] and sys.stdin.isatty():
+            raise nothing
+        lines = _decoded_lines(sys.stdin.buffer.read(), "stdin")
+        if _SEPARATED[0] and not lines:
+            raise nothing
     translator = _translator(cfg, cfg.beam_size, cfg.length_penalty)
     plugged = translator.plug(str(cfg.decoder))
     outputs = plugged.pipeline(lines, int(cfg.batch_size))
@@ -271,6 +410,7 @@ def translate(cfg: Any) -> None:
 def export(cfg: Any) -> None:
     from plugmt.workflows.export import export_pair
 
+    settings.check_group(cfg, settings.EXPORT)
     if cfg.decoder is None or cfg.out is None:
         raise PlugmtError(
             "name the decoder and the folder to write: plugmt-export decoder=<lang or id> out=<dir>"
@@ -315,7 +455,11 @@ def eval_main() -> None:
 
 
 def translate_main() -> None:
-    sys.argv[1:], texts = _split_text_arguments(sys.argv[1:])
+    _SEPARATED[0] = False
+    try:
+        sys.argv[1:], texts = _split_text_arguments(sys.argv[1:])
+    except PlugmtError as error:
+        _fail(str(error))
     _TEXT_ARGS[:] = texts
     # Its own config folder: there `decoder=es` names a stored decoder, not the `decoder/` group.
     _hydra_app("translate", translate, config_path=f"{CONFIG_PATH}.apps")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from plugmt.errors import PlugmtError, exit_with_error
 from plugmt.registry import Store, StoredModule
@@ -28,24 +29,34 @@ def _line(module: StoredModule) -> str:
     )
 
 
+STORE_HELP = "store folder or fsspec URL (default: $PLUGMT_STORE or ./store)"
+
+
 def _parser() -> argparse.ArgumentParser:
+    from plugmt.workflows.runtime import version_line
+
     parser = argparse.ArgumentParser(prog="plugmt-registry", description=__doc__)
-    parser.add_argument(
-        "--store", default=None, help="store folder or fsspec URL (default: $PLUGMT_STORE or ./store)"
-    )
+    parser.add_argument("--store", default=None, help=STORE_HELP)
+    parser.add_argument("--version", action="version", version=version_line("plugmt-registry"))
+    # `--store` is also accepted after the command (`plugmt-registry list --store X`); SUPPRESS keeps
+    # a value given before the command when none is given after it.
+    after = argparse.ArgumentParser(add_help=False)
+    after.add_argument("--store", default=argparse.SUPPRESS, help=STORE_HELP)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="every stored encoder and decoder")
-    show = commands.add_parser("show", help="one module's metadata as JSON")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=text, description=text, parents=[after])
+
+    command("list", "every stored encoder and decoder")
+    show = command("show", "one module's metadata as JSON")
     show.add_argument("id")
-    commands.add_parser(
-        "verify", help="check every module whole (files, weights, metadata); exit 1 if any is damaged"
-    )
-    export = commands.add_parser("export", help="write one module to a .tar.gz bundle")
+    command("verify", "check every module whole (files, weights, metadata); exit 1 if any is damaged")
+    export = command("export", "write one module to a .tar.gz bundle")
     export.add_argument("id")
     export.add_argument("archive", help="the bundle to write, e.g. cs-decoder.tar.gz")
-    load = commands.add_parser("import", help="check a bundle completely, then add its module to the store")
+    load = command("import", "check a bundle completely, then add its module to the store")
     load.add_argument("archive")
-    remove = commands.add_parser("remove", help="delete one module (atomically)")
+    remove = command("remove", "delete one module (atomically)")
     remove.add_argument("id")
     remove.add_argument(
         "--force", action="store_true", help="remove an encoder even though stored decoders point to it"
@@ -61,6 +72,27 @@ def _show(store: Store, module_id: str) -> None:
         # On stderr: stdout stays the JSON, for scripts.
         note = f"note: its encoder {encoder_id} is not in this store; import it to use this decoder"
         print(note, file=sys.stderr)
+
+
+def _list(store: Store, given: str | None) -> None:
+    """Every module, one a line; a store with none says so (on stderr) instead of printing nothing."""
+    modules = store.encoders() + store.decoders()
+    for module in modules:
+        print(_line(module))
+    if modules:
+        return
+    where = store_path(given)
+    missing = isinstance(where, Path) and not where.exists()
+    if missing:
+        raise PlugmtError(
+            f"no store at {where}; give --store <folder or URL> (or set PLUGMT_STORE), or train one "
+            "with `plugmt-train`"
+        )
+    print(
+        f"plugmt-registry: the store {store.root} is empty (no encoders or decoders); train one with "
+        "`plugmt-train store=...` or add one with `plugmt-registry import`",
+        file=sys.stderr,
+    )
 
 
 def _verify(store: Store) -> None:
@@ -86,8 +118,7 @@ def main(argv: list[str] | None = None) -> None:
         # verify reports damaged modules itself, on stdout; the others warn once on stderr.
         store = Store(store_path(args.store), warn=args.command != "verify")
         if args.command == "list":
-            for module in store.encoders() + store.decoders():
-                print(_line(module))
+            _list(store, args.store)
         elif args.command == "show":
             _show(store, args.id)
         elif args.command == "verify":

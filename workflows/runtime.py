@@ -40,6 +40,28 @@ def quiet_tensorflow() -> None:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
+def version_line(program: str = "plugmt") -> str:
+    """plugmt's version and TensorFlow's, read from the installed metadata (TensorFlow not imported)."""
+    from importlib import metadata
+
+    import plugmt
+
+    tensorflow = "not installed"
+    for name in ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tf-nightly"):
+        try:
+            tensorflow = metadata.version(name)
+            break
+        except metadata.PackageNotFoundError:
+            continue
+    return (
+        f"{program} (plugmt) {plugmt.__version__}; TensorFlow {tensorflow}; Python {sys.version.split()[0]}"
+    )
+
+
+def print_version(program: str = "plugmt") -> None:
+    print(version_line(program))
+
+
 def seed_everything(seed: int) -> None:
     import keras
 

@@ -88,7 +88,8 @@ def _overrides(job: Path) -> list[str]:
     path = job / ".hydra" / "overrides.yaml"
     if not path.is_file():
         return []
-    return [line.strip()[2:] for line in path.read_text().splitlines() if line.strip().startswith("- ")]
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("- ")]
 
 
 def configuration(job: Path) -> str:
@@ -126,6 +127,8 @@ def read_matrix(path: Path) -> dict[str, Any]:
         raise ValueError(f"matrix.json is unreadable ({one_line(error)})") from None
     except json.JSONDecodeError as error:
         raise ValueError(f"matrix.json is not valid JSON ({error})") from None
+    except RecursionError:
+        raise ValueError("matrix.json is nested too deeply to be a matrix") from None
     cells = matrix.get("cells") if isinstance(matrix, dict) else None
     if not isinstance(cells, list) or not cells:
         raise ValueError("matrix.json has no cells")
@@ -139,6 +142,9 @@ def read_matrix(path: Path) -> dict[str, Any]:
         pivot = cell.get("pivot")
         if pivot is not None and not (isinstance(pivot, dict) and _number(pivot.get("exact"))):
             raise ValueError(f"matrix.json cell {i} has a pivot without a numeric exact match")
+    diagnostics = matrix.get("thought_diagnostics")
+    if diagnostics is not None and not isinstance(diagnostics, list):
+        raise ValueError("matrix.json's thought_diagnostics is not a list")
     return matrix
 
 
@@ -378,9 +384,12 @@ def markdown(study: Mapping[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from plugmt.workflows.runtime import version_line
+
     parser = argparse.ArgumentParser(prog="plugmt-study", description=__doc__.splitlines()[0])
     parser.add_argument("folder", help="a multirun folder (multirun/<date>/<time>)")
     parser.add_argument("--json", action="store_true", help="print the study as JSON instead")
+    parser.add_argument("--version", action="version", version=version_line("plugmt-study"))
     args = parser.parse_args(argv)
     try:
         study = summarise(Path(args.folder))

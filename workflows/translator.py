@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import tensorflow as tf
@@ -106,7 +106,8 @@ class Translator:
     """A stored encoder and whichever stored decoders are asked for, swapped by name.
 
     >>> translator = Translator.open("store")
-    >>> translator.translate(["May 5, 2026"], decoder="es")
+    >>> translator.translate("May 5, 2026", decoder="es")  # a str for a str
+    >>> translator.translate(["May 5, 2026", "5 mai 2026"], decoder="es")  # a list for a list
     """
 
     def __init__(
@@ -190,5 +191,16 @@ class Translator:
         )
         return trained_with.thought_spec(), adapter
 
-    def translate(self, texts: Sequence[str], decoder: str, batch_size: int = 256) -> list[str]:
-        return self.plug(decoder).pipeline(texts, batch_size)
+    @overload
+    def translate(self, texts: str, decoder: str, batch_size: int = 256) -> str: ...
+
+    @overload
+    def translate(self, texts: Sequence[str], decoder: str, batch_size: int = 256) -> list[str]: ...
+
+    def translate(self, texts: str | Sequence[str], decoder: str, batch_size: int = 256) -> str | list[str]:
+        """One sentence (a str) gives its translation (a str); a list of them, a list in order."""
+        if isinstance(texts, str):
+            return self.plug(decoder).pipeline([texts], batch_size)[0]
+        if not all(isinstance(text, str) for text in texts):
+            raise PlugmtError("translate() takes a sentence (str) or a list of sentences (str)")
+        return self.plug(decoder).pipeline(list(texts), batch_size)

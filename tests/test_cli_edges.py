@@ -1,0 +1,176 @@
+"""The commands' edges: free text is never configuration, settings are checked before work, the
+registry takes --store on either side, `python -m plugmt`, --version, and the Python API's types."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from plugmt.errors import PlugmtError
+
+ENV = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
+HOSTILE = ["Price = 5 euros", "-5 degrees", "a=b", "-h", "--", "${oc.env:HOME}", "[x", ""]
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(list(args), input=stdin, capture_output=True, env=ENV, timeout=300)
+
+
+def _sources(result: subprocess.CompletedProcess) -> list[str]:
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    return [json.loads(line)["source"] for line in result.stdout.decode().splitlines()]
+
+
+# --------------------------------------------------------------------------- free text
+
+
+def test_arguments_after_double_dash_are_sentences_exactly_as_given():
+    from plugmt.workflows.cli import _split_text_arguments
+
+    overrides, texts = _split_text_arguments(["decoder=es", "-m", "Hello", "--", *HOSTILE])
+    assert overrides == ["decoder=es", "-m"]
+    assert texts == ["Hello", *HOSTILE]
+
+
+@pytest.mark.parametrize("argument", ["Price = 5 euros", "-5 degrees", "a=b", "--nosuch"])
+def test_an_argument_that_is_neither_a_setting_nor_plain_text_shows_the_double_dash_form(argument):
+    from plugmt.workflows.cli import _split_text_arguments
+
+    with pytest.raises(PlugmtError) as refused:
+        _split_text_arguments(["store=s", "decoder=es", argument])
+    assert "put" in str(refused.value) and "plugmt-translate store=s decoder=es -- " in str(refused.value)
+
+
+def test_translate_takes_sentences_after_double_dash_and_from_a_file(trained, tmp_path):
+    store = f"store={trained['store'].root}"
+    given = run("plugmt-translate", store, "decoder=fr", "format=jsonl", "--", *HOSTILE)
+    assert _sources(given) == HOSTILE
+    lines = tmp_path / "sentences.txt"
+    lines.write_bytes("\ufeffMay 5, 2000\n-5 degrees\na=b\n\n".encode())
+    from_file = run("plugmt-translate", store, "decoder=fr", "format=jsonl", f"input={lines}")
+    assert _sources(from_file) == ["May 5, 2000", "-5 degrees", "a=b", ""]
+
+
+def test_stdin_that_is_not_utf8_names_the_line(trained):
+    result = run(
+        "plugmt-translate", f"store={trained['store'].root}", "decoder=fr", stdin=b"un\ndeux\n\xff trois\n"
+    )
+    assert result.returncode == 2
+    assert result.stderr.decode().strip() == (
+        "plugmt: error: stdin is not valid UTF-8 at line 3 (byte 1); give UTF-8 text, one sentence a line"
+    )
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_the_shipped_configs_pass_their_own_checks(compose):
+    """No false refusals: every experiment and model preset as composed passes every check."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+
+    from plugmt.workflows import settings
+
+    presets = ([], ["experiment=quick"], ["experiment=study", "model=transformer"], ["model=bridge"])
+    with initialize_config_module("plugmt.conf", version_base="1.3"):
+        for overrides in presets:
+            cfg = hydra_compose("config", [*overrides, "store=s"])  # some presets' store names the run folder
+            settings.check_main(cfg, ["joint", "plugin", "eval"])
+    for experiment in ("tutorial", "multi30k", "multi30k_full"):
+        with initialize_config_module("plugmt.conf", version_base="1.3"):
+            cfg = hydra_compose("config", [f"experiment={experiment}", "store=s", "train.tensorboard=tb"])
+        settings.check_main(cfg, ["joint", "plugin", "eval"])
+    with initialize_config_module("plugmt.conf.apps", version_base="1.3"):
+        settings.check_group(hydra_compose("translate", overrides=["text=[a,b]"]), settings.TRANSLATE)
+        settings.check_group(hydra_compose("export", overrides=["out=x"]), settings.EXPORT)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("batch_size", 0), ("steps", 0), ("epochs", -1), ("epochs", 0), ("log_every", 0), ("patience", 0)],
+)
+def test_each_training_bound_is_checked(key, value):
+    from plugmt.workflows import settings
+
+    with pytest.raises(PlugmtError, match=rf"^train\.{key}={value}: too small \(allowed: "):
+        settings.check_group({key: value}, settings.TRAIN, "train.")
+
+
+# --------------------------------------------------------------------------- registry, -m, --version
+
+
+def test_registry_takes_store_before_or_after_the_command(trained, capsys, tmp_path):
+    from plugmt.workflows.registry_cli import main
+
+    root = str(trained["store"].root)
+    main(["--store", root, "list"])
+    before = capsys.readouterr().out
+    main(["list", "--store", root])
+    assert capsys.readouterr().out == before and before.count("\n") >= 4
+    (tmp_path / "empty").mkdir()
+    main(["list", "--store", str(tmp_path / "empty")])
+    said = capsys.readouterr()
+    assert said.out == "" and said.err.startswith("plugmt-registry: the store ") and "is empty" in said.err
+    with pytest.raises(SystemExit) as stopped:
+        main(["list", "--store", str(tmp_path / "nowhere")])
+    assert stopped.value.code == 2 and capsys.readouterr().err.startswith("plugmt: error: no store at ")
+
+
+def test_version_does_not_start_tensorflow():
+    code = (
+        "import sys; sys.argv = ['plugmt-run', '--version']\n"
+        "from plugmt.workflows.cli import run_main; run_main()\n"
+        "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'"
+    )
+    result = run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().startswith("plugmt-run (plugmt) 0.1.0; TensorFlow ")
+
+
+def test_python_dash_m_plugmt_runs_each_command(trained):
+    listed = run(sys.executable, "-m", "plugmt", "registry", "list", "--store", str(trained["store"].root))
+    assert listed.returncode == 0 and listed.stdout.decode().startswith("encoder  ")
+    for command in ("study", "registry"):
+        shown = run(sys.executable, "-m", "plugmt", command, "--version")
+        assert shown.stdout.decode().startswith(f"plugmt-{command} (plugmt) 0.1.0"), shown.stderr
+    unknown = run(sys.executable, "-m", "plugmt", "nosuch")
+    assert unknown.returncode == 2 and unknown.stderr.decode().startswith("plugmt: error: unknown command")
+
+
+# --------------------------------------------------------------------------- the Python API
+
+
+def test_translate_returns_a_str_for_a_str_and_a_list_for_a_list(trained):
+    from plugmt import Translator
+
+    translator = Translator.open(trained["store"])
+    one = translator.translate("Monday, January 3, 2000", decoder="fr")
+    many = translator.translate(["Monday, January 3, 2000", "5 mai 2000"], decoder="fr")
+    assert isinstance(one, str) and isinstance(many, list) and len(many) == 2
+    assert one == many[0]
+    assert translator.translate(("Monday, January 3, 2000",), decoder="fr") == [one]
+
+
+def test_a_sweep_job_refused_is_recorded_and_the_sweep_goes_on(trained, cache_dir, tmp_path):
+    """Job #0's seed is refused in one line (in its log too); job #1 still runs; the sweep exits 2."""
+    from conftest import TINY
+
+    result = run(
+        "plugmt-eval",
+        "-m",
+        *TINY,
+        f"data.cache_dir={cache_dir}",
+        f"store={trained['store'].root}",
+        "seed=abc,0",
+        f"hydra.sweep.dir={tmp_path}",
+    )
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("plugmt: error: 1 job(s) of the sweep failed")
+    assert "seed=abc: the seed must be" in (tmp_path / "0" / "plugmt.log").read_text()
+    assert (tmp_path / "1" / "matrix.json").is_file()
