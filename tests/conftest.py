@@ -82,3 +82,20 @@ def trained(tmp_path_factory: pytest.TempPathFactory, compose):
     encoder, decoders = train_joint(cfg, store)
     plugged = train_plugin(cfg, store, "es", ["de-es"])
     return {"cfg": cfg, "store": store, "encoder": encoder, "decoders": decoders, "plugged": plugged}
+
+
+def rehash(files: dict[str, bytes], meta: dict | None = None) -> dict[str, bytes]:
+    """Make meta.json (`meta`, or the bundle's own) and the manifest agree with the tampered files,
+    so only the check under test can fire; a `files` entry that is not a mapping is left as it is."""
+    import hashlib
+    import json
+
+    files = dict(files)
+    meta = json.loads(files["meta.json"]) if meta is None else meta
+    if isinstance(meta.get("files"), dict):
+        meta["files"] = {n: hashlib.sha256(files[n]).hexdigest() for n in meta["files"]}
+    files["meta.json"] = json.dumps(meta).encode()
+    manifest = json.loads(files["manifest.json"])
+    manifest["files"] = {n: hashlib.sha256(files[n]).hexdigest() for n in manifest["files"]}
+    files["manifest.json"] = json.dumps(manifest).encode()
+    return files

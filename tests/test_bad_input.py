@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import rehash
 
 TABLE = Path(__file__).resolve().parent.parent / "docs" / "BAD_INPUT.md"
 SMALL_PHRASEBOOK = ["data.first_year=2000", "data.last_year=2001"]
@@ -102,21 +103,11 @@ def _hostile(root: Path, trained) -> dict[str, str]:
     with tarfile.open(export_bundle(trained["store"], trained["plugged"], root / "es.tar.gz")) as tar:
         files = {m.name: tar.extractfile(m).read() for m in tar}
 
-    def rehashed(files: dict[str, bytes], meta: dict) -> dict[str, bytes]:
-        files = dict(files)
-        if isinstance(meta.get("files"), dict):
-            meta["files"] = {n: hashlib.sha256(files[n]).hexdigest() for n in meta["files"]}
-        files["meta.json"] = json.dumps(meta).encode()
-        manifest = json.loads(files["manifest.json"])
-        manifest["files"] = {n: hashlib.sha256(files[n]).hexdigest() for n in manifest["files"]}
-        files["manifest.json"] = json.dumps(manifest).encode()
-        return files
-
     def bundle(name: str, meta_change=None, settings_change=None) -> str:
         meta, config = json.loads(files["meta.json"]), json.loads(files["config.json"])
         (meta_change or (lambda m: None))(meta)
         (settings_change or (lambda s: None))(config["settings"])
-        changed = rehashed({**files, "config.json": json.dumps(config).encode()}, meta)
+        changed = rehash({**files, "config.json": json.dumps(config).encode()}, meta)
         path = root / f"{name}.tar.gz"
         with tarfile.open(path, "w:gz") as tar:
             for entry_name, data in changed.items():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import rehash
 
 from plugmt.bundles import export_bundle, import_bundle
 from plugmt.errors import PlugmtError
@@ -17,17 +18,6 @@ from plugmt.registry import Store, fingerprint, weight_arrays
 def read_bundle(archive: Path) -> dict[str, bytes]:
     with tarfile.open(archive, "r:gz") as tar:
         return {m.name: tar.extractfile(m).read() for m in tar}
-
-
-def rehash(files: dict[str, bytes]) -> dict[str, bytes]:
-    """Make meta.json and the manifest agree with the (tampered) files, so only one check can fire."""
-    meta = json.loads(files["meta.json"])
-    meta["files"] = {n: hashlib.sha256(files[n]).hexdigest() for n in meta["files"]}
-    files["meta.json"] = json.dumps(meta).encode()
-    manifest = json.loads(files["manifest.json"])
-    manifest["files"] = {n: hashlib.sha256(files[n]).hexdigest() for n in manifest["files"]}
-    files["manifest.json"] = json.dumps(manifest).encode()
-    return files
 
 
 def write_bundle(archive: Path, files: dict[str, bytes], extra: tuple[tarfile.TarInfo, ...] = ()) -> Path:
