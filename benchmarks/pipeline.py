@@ -28,9 +28,9 @@ def main(overrides: list[str]) -> dict:
     from plugmt.corpora.batches import MultiTargetBatches
     from plugmt.corpora.corpus import load_corpus
     from plugmt.corpora.pairs import parse_pairs
-    from plugmt.corpora.vocab import Vocab
     from plugmt.registry import load_architectures
     from plugmt.workflows.trainer import train_settings
+    from plugmt.workflows.training import vocab_for
 
     load_architectures()
     with initialize_config_module("plugmt.conf", version_base="1.3"):
@@ -43,10 +43,8 @@ def main(overrides: list[str]) -> dict:
     sources, targets = sorted({s for s, _ in pairs}), sorted({t for _, t in pairs})
     clock = time.perf_counter()
     text = {lang: corpus.texts("train", lang) for lang in {*sources, *targets}}
-    vocab_type, size, cache = str(cfg.data.vocab_type), int(cfg.data.vocab_size), cfg.data.get("cache_dir")
-    digits = bool(cfg.data.get("split_digits", False))
-    source_vocab = Vocab.cached([t for s in sources for t in text[s]], vocab_type, size, cache, digits)
-    target_vocabs = {t: Vocab.cached(text[t], vocab_type, size, cache, digits) for t in targets}
+    source_vocab = vocab_for(corpus, sources, cfg, shared=True)
+    target_vocabs = {t: vocab_for(corpus, [t], cfg) for t in targets}
     vocab_seconds = time.perf_counter() - clock
     clock = time.perf_counter()
     source_ids = {s: source_vocab.encode_padded(text[s]) for s in sources}

@@ -52,7 +52,12 @@ class Vocab:
 
     @classmethod
     def train(
-        cls, texts: Iterable[str], model_type: str = "char", size: int = 8000, split_digits: bool = False
+        cls,
+        texts: Iterable[str],
+        model_type: str = "char",
+        size: int = 8000,
+        split_digits: bool = False,
+        isolate: str = "",
     ) -> Vocab:
         """Learn a vocabulary from `texts`.
 
@@ -61,6 +66,8 @@ class Vocab:
         SentencePiece. `split_digits`: every digit is a
         piece of its own, so a number reads the same in every format ("1950" after a space or
         after "12.02."); without it BPE learns pieces such as ".02.195" that no other format shares.
+        `isolate`: characters that are always a piece of their own and never inside another (e.g.
+        "." cuts "12.02.1950" into "12 . 02 . 1950", so the year is one piece, as in other formats).
         """
         buffer = io.BytesIO()
         try:
@@ -72,6 +79,7 @@ class Vocab:
                 # char and bpe: `size` is an upper bound (BPE stops when no pair is left to merge)
                 hard_vocab_limit=model_type == "unigram",
                 split_digits=split_digits,
+                user_defined_symbols=sorted(set(isolate)),
                 character_coverage=1.0,
                 pad_id=PAD_ID,
                 unk_id=UNK_ID,
@@ -95,6 +103,7 @@ class Vocab:
         size: int,
         cache_dir: str | Path | None,
         split_digits: bool = False,
+        isolate: str = "",
     ) -> Vocab:
         """`train`, unless a vocabulary of the same text and settings was trained before.
 
@@ -102,6 +111,7 @@ class Vocab:
         seconds, and a sweep of decoders over one corpus would retrain the same model each run.
         """
         settings = f"{VOCAB_FORMAT}|{model_type}|{size}|{spm.__version__}" + ("|split_digits" * split_digits)
+        settings += f"|isolate={''.join(sorted(set(isolate)))}" if isolate else ""
         digest = hashlib.sha256(settings.encode())
         for text in texts:
             digest.update(text.encode())
@@ -109,7 +119,7 @@ class Vocab:
         path = cache_root(cache_dir) / "vocab" / f"{model_type}-{size}-{digest.hexdigest()[:20]}.model"
         if path.is_file():
             return cls(path.read_bytes())
-        vocab = cls.train(texts, model_type, size, split_digits)
+        vocab = cls.train(texts, model_type, size, split_digits, isolate)
         # Beside the final name, then renamed: a killed run or a parallel one never leaves half a file.
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")

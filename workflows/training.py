@@ -166,14 +166,15 @@ def _summary(validation: Mapping[Pair, float]) -> str:
     return ", ".join(f"{pair_name(p)} {v:.3f}" for p, v in validation.items())
 
 
-def _vocab(corpus: Corpus, langs: Sequence[str], cfg: DictConfig, shared: bool = False) -> Vocab:
+def vocab_for(corpus: Corpus, langs: Sequence[str], cfg: DictConfig, shared: bool = False) -> Vocab:
     """One language's vocabulary (data.vocab_size), or the encoder's, shared by its source
     languages (data.source_vocab_size, default the same)."""
     texts = [t for lang in langs for t in corpus.texts("train", lang)]
     size = cfg.data.get("source_vocab_size") if shared else None
     size = int(size or cfg.data.vocab_size)
-    split_digits = bool(cfg.data.get("split_digits", False))
-    return Vocab.cached(texts, str(cfg.data.vocab_type), size, cfg.data.get("cache_dir"), split_digits)
+    data = cfg.data
+    digits, isolate = bool(data.get("split_digits", False)), str(data.get("isolate") or "")
+    return Vocab.cached(texts, str(data.vocab_type), size, data.get("cache_dir"), digits, isolate)
 
 
 def _record(cfg: DictConfig, stage: str, pairs: Sequence[Pair], history: Mapping[str, Any]) -> dict:
@@ -209,8 +210,8 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
         # x -> x for every language both read and written: each decoder also learns to read its own
         # language's thoughts, not only the thoughts of the languages it translates from.
         pairs = pairs + [(lang, lang) for lang in sources if lang in targets]
-    source_vocab = _vocab(corpus, sources, cfg, shared=True)
-    target_vocabs = {t: _vocab(corpus, [t], cfg) for t in targets}
+    source_vocab = vocab_for(corpus, sources, cfg, shared=True)
+    target_vocabs = {t: vocab_for(corpus, [t], cfg) for t in targets}
     strategy = make_strategy(settings.strategy)
     with scope(strategy):
         encoder = build_encoder(cfg.encoder, source_vocab.size)
@@ -306,7 +307,7 @@ def _train_plugin(
 ) -> StoredModule:
     encoder, source_vocab = store.load_encoder(encoder_module)
     encoder.trainable = False  # and its variables are left out of every gradient
-    target_vocab = _vocab(corpus, [lang], cfg)
+    target_vocab = vocab_for(corpus, [lang], cfg)
     strategy = make_strategy(settings.strategy)
     with scope(strategy):
         decoder = build_decoder({**cfg.decoder, "lang": lang}, target_vocab.size, encoder.thought_spec())
