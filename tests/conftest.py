@@ -22,6 +22,7 @@ TINY = [
     # Characters: a 6-step model still writes something (a BPE one mostly ends at once), which the
     # tests of translate, export and damaged stores read; the default BPE recipe is run by CI's gate.
     "data.vocab_type=char",
+    "data.isolate=''",
     "data.languages=[en,fr,de,es,iso]",
     "data.first_year=2000",
     "data.last_year=2001",

@@ -40,16 +40,19 @@ def test_a_vocabulary_is_trained_once_per_text_and_settings(tmp_path, monkeypatc
     calls = []
     real = Vocab.train.__func__
 
-    def counting(cls, texts, model_type="char", size=8000, split_digits=False):
+    def counting(cls, texts, model_type="char", *settings):
         calls.append(model_type)
-        return real(cls, texts, model_type, size, split_digits)
+        return real(cls, texts, model_type, *settings)
 
     monkeypatch.setattr(Vocab, "train", classmethod(counting))
     first = Vocab.cached(["abc", "abd"], "char", 100, tmp_path)
     again = Vocab.cached(["abc", "abd"], "char", 100, tmp_path)
     other = Vocab.cached(["abc", "xyz"], "char", 100, tmp_path)
-    assert calls == ["char", "char"]  # the second call read the cache; other text trains anew
+    isolated = Vocab.cached(["12.02.1950", "03.02.1951"] * 40, "bpe", 100, tmp_path, isolate=".")
+    merged = Vocab.cached(["12.02.1950", "03.02.1951"] * 40, "bpe", 100, tmp_path)
+    assert calls == ["char", "char", "bpe", "bpe"]  # a cache hit, other text and other settings train
     assert again.model_bytes == first.model_bytes and other.size > first.size
+    assert isolated._sp.encode("12.02.1950", out_type=str) != merged._sp.encode("12.02.1950", out_type=str)
     assert not [p for p in (tmp_path / "vocab").iterdir() if p.name.startswith(".")]
 
 
@@ -65,3 +68,12 @@ def test_split_digits_makes_a_number_the_same_pieces_in_every_format():
     assert year_pieces(split, "12.02.1950") == year_pieces(split, "Jan 12, 1950") == ["1", "9", "5", "0"]
     assert plain._sp.encode("12.02.1950", out_type=str) != split._sp.encode("12.02.1950", out_type=str)
     assert split.decode(split.encode(["12.02.1950"])) == ["12.02.1950"]
+
+
+def test_isolate_keeps_a_character_out_of_every_other_piece():
+    texts = ["12.02.1950", "Jan 12, 1950", "12 févr. 1950", "Feb 3, 1951", "03.02.1951"] * 40
+    plain = Vocab.train(texts, "bpe", 60)
+    isolated = Vocab.train(texts, "bpe", 60, isolate=".")
+    assert any("." in p and p != "." for p in plain._sp.encode("12.02.1950", out_type=str))
+    assert isolated._sp.encode("12.02.1950", out_type=str) == ["12", ".", "02", ".", "1950"]
+    assert isolated.decode(isolated.encode(["12 févr. 1950"])) == ["12 févr. 1950"]

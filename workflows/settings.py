@@ -213,6 +213,21 @@ TRAIN: dict[str, Rule] = {
     "final_rate": number(0, example="0.1"),
 }
 
+
+def characters(key: str, value: Any) -> None:
+    if value is not None and not isinstance(value, str):
+        refuse(key, value, "not a string of characters", "quoted characters, e.g. data.isolate='.,' or ''")
+
+
+# How vocabularies are cut (corpora/vocab.py); the corpus's own keys are checked where it is built.
+DATA: dict[str, Rule] = {
+    "vocab_type": choice(("char", "unigram", "bpe")),
+    "vocab_size": whole(1),
+    "source_vocab_size": whole(1, null="data.vocab_size"),
+    "split_digits": boolean,
+    "isolate": characters,
+}
+
 EVAL: dict[str, Rule] = {
     "sources": strings(null="every language the encoder reads"),
     "decoders": strings(null="every stored decoder language"),
@@ -278,6 +293,7 @@ def check_main(cfg: Any, stages: Sequence[str] = ()) -> None:
 
         train_settings(cfg)
         check_group(cfg.train, TRAIN, "train.")
+        check_group(cfg.data, DATA, "data.")
         own = (cfg.get("plugin") or {}).get("train") or {}
         if "plugin" in stages and own:
             check_group(own, TRAIN, "plugin.train.")
