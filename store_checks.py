@@ -113,14 +113,9 @@ def check_config(data: bytes, meta: Mapping[str, Any], fail: Fail) -> dict[str, 
     for field, value in settings.items():
         if isinstance(value, (dict, list)):
             fail("config.json", f"setting {field!r} is not a single value")
-        if isinstance(value, bool) or value is None or isinstance(value, str):
-            continue
-        if isinstance(value, int):
-            bound = MAX_DECODE_LEN if field == "max_len" else MAX_SIZE
-            if not 1 <= value <= bound:
-                fail("config.json", f"setting {field}={value} is not a whole number from 1 to {bound}")
-        elif "dropout" in field and not 0 <= value < 1:
-            fail("config.json", f"setting {field}={value} is not a rate in [0, 1)")
+        allowed = setting_bounds(field, value)
+        if allowed:
+            fail("config.json", f"setting {field}={value} is not {allowed}")
     if meta.get("role") == "decoder" and settings.get("lang") not in (None, meta.get("lang")):
         fail("config.json", f"is for language {settings['lang']!r}, the module for {meta.get('lang')!r}")
     vocab_size = config.get("vocab_size")
@@ -137,6 +132,22 @@ def check_config(data: bytes, meta: Mapping[str, Any], fail: Fail) -> dict[str, 
     if meta.get("role") == "encoder" and meta.get("id") != f"{name}-{meta.get('fingerprint', '')[:12]}":
         fail("meta.json", f"encoder id {meta.get('id')!r} is not its architecture and fingerprint")
     return config
+
+
+def setting_bounds(field: str, value: Any) -> str | None:
+    """What an architecture's scalar setting must be, when `value` is not that (None: it is fine).
+
+    Sizes, counts and `max_len` are whole numbers from 1 up; dropouts are rates in [0, 1). Stored
+    configs are held to it here and the settings a user gives before training (workflows/settings.py),
+    so no run trains a module that would then be refused."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return None
+    if isinstance(value, int):
+        bound = MAX_DECODE_LEN if field == "max_len" else MAX_SIZE
+        return None if 1 <= value <= bound else f"a whole number from 1 to {bound}"
+    if "dropout" in field and not (isinstance(value, float) and 0 <= value < 1):
+        return "a rate in [0, 1)"
+    return None
 
 
 def check_files(

@@ -283,6 +283,17 @@ def check_seed(cfg: Any) -> None:
         )
 
 
+def check_architectures(cfg: Any) -> None:
+    """encoder.* and decoder.*: the bounds every stored module is held to (store_checks.py)."""
+    from plugmt.store_checks import setting_bounds
+
+    for group in ("encoder", "decoder"):
+        for field, value in (_plain(cfg.get(group)) or {}).items():
+            allowed = setting_bounds(field, value)
+            if allowed:
+                refuse(f"{group}.{field}", value, "out of range", allowed)
+
+
 def check_main(cfg: Any, stages: Sequence[str] = ()) -> None:
     """plugmt-run / -train / -eval: the top-level keys, train.* (and plugin.train.*), eval.*."""
     check_seed(cfg)
@@ -294,6 +305,7 @@ def check_main(cfg: Any, stages: Sequence[str] = ()) -> None:
         train_settings(cfg)
         check_group(cfg.train, TRAIN, "train.")
         check_group(cfg.data, DATA, "data.")
+        check_architectures(cfg)
         own = (cfg.get("plugin") or {}).get("train") or {}
         if "plugin" in stages and own:
             check_group(own, TRAIN, "plugin.train.")
