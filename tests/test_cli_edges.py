@@ -174,3 +174,30 @@ def test_a_sweep_job_refused_is_recorded_and_the_sweep_goes_on(trained, cache_di
     assert stderr.strip().splitlines()[-1].startswith("plugmt: error: 1 job(s) of the sweep failed")
     assert "seed=abc: the seed must be" in (tmp_path / "0" / "plugmt.log").read_text()
     assert (tmp_path / "1" / "matrix.json").is_file()
+
+
+def test_every_value_of_a_sweep_is_composed_before_hydra_runs(monkeypatch, capsys):
+    """Under -m a bad value anywhere in a sweep, and a bad key beside --cfg, is one line, exit 2."""
+    from plugmt.registry import load_architectures
+    from plugmt.workflows import cli
+
+    load_architectures()  # the schemas composing needs, as the console scripts load them
+
+    variants = cli._override_variants(["-m", "seed=0,1", "model=lstm,bridge", "hydra.launcher.n_jobs=2"])
+    assert variants == [
+        ["seed=0", "model=lstm"],
+        ["seed=1", "model=lstm"],
+        ["seed=0", "model=bridge"],
+    ]
+    assert cli._override_variants(["--cfg", "job", "seed=4"]) == [["seed=4"]]
+    assert cli._override_variants(["--nosuch-flag", "seed=4"]) is None  # Hydra's to answer
+    cases = (
+        (["-m", "seed=0,1", "model=lstm,nosuch"], "model/nosuch"),
+        (["--cfg", "job", "encoder.unitz=3"], "unitz"),
+    )
+    for argv, named in cases:
+        with pytest.raises(SystemExit) as stop:
+            cli._check_overrides(cli.CONFIG_PATH, "config", argv)
+        assert stop.value.code == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("plugmt: error: ") and named in lines[0], lines

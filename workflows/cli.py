@@ -87,22 +87,63 @@ def hydra_error_line(error: BaseException) -> str:
     return text
 
 
-def _check_overrides(config_path: str, config_name: str, argv: list[str]) -> None:
-    """Compose once before Hydra does, so a bad override is one `plugmt: error:` line, exit 2.
+# Hydra's own flags: those that take a value, and those that do not.
+_FLAGS_WITH_VALUE = {"-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn", "--config-name"}
+_FLAGS_WITH_VALUE |= {"-cd", "--config-dir", "--experimental-rerun"}
+_FLAGS = {"-m", "--multirun", "--resolve"}
+_MOST_COMPOSITIONS = 64
 
-    Hydra reports these itself in several lines with exit 1; flags (--multirun, --cfg, ...) are
-    left to Hydra.
+
+def _override_variants(argv: list[str]) -> list[list[str]] | None:
+    """The overrides to compose for a check: one list without sweeps, or (under -m) one list per
+    value of each sweep, the other sweeps at their first value. None: leave it all to Hydra (help,
+    an unknown flag, a sweep Hydra must expand itself such as glob)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    plain, args = [], iter(argv)
+    for arg in args:
+        if arg in _FLAGS_WITH_VALUE:
+            next(args, None)
+        elif arg not in _FLAGS:
+            if arg.startswith("-"):
+                return None
+            plain.append(arg)
+    plain = [a for a in plain if not a.lstrip("+~").startswith("hydra")]  # Hydra checks its own
+    try:
+        parsed = OverridesParser.create().parse_overrides(plain)
+        choices = [list(o.sweep_string_iterator()) if o.is_sweep_override() else None for o in parsed]
+    except (HydraException, ValueError, TypeError):
+        return [plain]  # composing says what is wrong with it, in Hydra's words
+    base = [
+        f"{o.get_key_element()}={values[0]}" if values else text
+        for o, values, text in zip(parsed, choices, plain, strict=True)
+    ]
+    variants = [base]
+    for index, values in enumerate(choices):
+        for value in (values or [])[1:]:
+            variants.append([*base[:index], f"{parsed[index].get_key_element()}={value}", *base[index + 1 :]])
+    return variants[:_MOST_COMPOSITIONS]
+
+
+def _check_overrides(config_path: str, config_name: str, argv: list[str]) -> None:
+    """Compose before Hydra does, so a bad override is one `plugmt: error:` line, exit 2.
+
+    Hydra reports these itself in several lines with exit 1. Under -m (--multirun) each value of a
+    sweep is composed once; --cfg and other flags of Hydra's are passed through to it.
     """
-    if any(arg.startswith("-") for arg in argv):
+    if "-h" in argv or "--help" in argv or "--hydra-help" in argv or "--info" in argv or "-i" in argv:
         return
     from hydra import compose, initialize_config_module
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    variants = _override_variants(argv)
     module = config_path.removeprefix("pkg://")
     try:
         with initialize_config_module(module, version_base="1.3"):
-            compose(config_name, overrides=argv)
+            for overrides in variants or []:
+                compose(config_name, overrides=overrides)
     except (HydraException, OmegaConfBaseException) as error:
         _fail(hydra_error_line(error))
 
