@@ -56,7 +56,8 @@ def pair_shares(keys: Sequence[str], pairs: Sequence[Pair], batch_size: int) -> 
             "train.batch_size, or data.disjoint_pairs=false"
         )
     sizes = ", ".join(f"{pair_name(share)} {len(rows[share])}" for share in shares)
-    log.info(f"data.disjoint_pairs: {len(keys)} training meanings in {len(shares)} shares ({sizes})")
+    noun = "share" if len(shares) == 1 else "shares"
+    log.info(f"data.disjoint_pairs: {len(keys)} training meanings in {len(shares)} {noun} ({sizes})")
     return rows
 
 
