@@ -40,6 +40,13 @@ def _explain(error: RuntimeError, model_type: str, size: int) -> str:
             f"(SentencePiece: at most {limit.group(1)}); set data.vocab_size<={limit.group(1)} "
             "or train on more text"
         )
+    chars = re.search(r"smaller than required_chars\. \d+ vs (\d+)", text)
+    if chars:
+        return (
+            f"a {model_type} vocabulary of {size} pieces cannot hold every character of this text (each "
+            f"is a piece) and the special pieces: {chars.group(1)} are needed; set data.vocab_size "
+            f"(data.source_vocab_size for the encoder's) to at least {chars.group(1)}"
+        )
     return f"SentencePiece could not train a {model_type} vocabulary of size {size}: {text.splitlines()[0]}"
 
 

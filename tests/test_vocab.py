@@ -77,3 +77,14 @@ def test_isolate_keeps_a_character_out_of_every_other_piece():
     assert any("." in p and p != "." for p in plain._sp.encode("12.02.1950", out_type=str))
     assert isolated._sp.encode("12.02.1950", out_type=str) == ["12", ".", "02", ".", "1950"]
     assert isolated.decode(isolated.encode(["12 févr. 1950"])) == ["12 févr. 1950"]
+
+
+def test_a_vocabulary_smaller_than_the_characters_it_must_hold_says_how_large_it_must_be():
+    import pytest
+
+    from plugmt.errors import PlugmtError
+
+    texts = ["".join(chr(0x4E00 + i + j) for j in range(5)) for i in range(0, 300, 5)] * 3
+    needed = r"cannot hold every character .*: 304 are needed; .* to at least 304$"  # 300 + 4 special
+    with pytest.raises(PlugmtError, match=needed):
+        Vocab.train(texts, "bpe", 100)
