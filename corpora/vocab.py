@@ -117,8 +117,9 @@ class Vocab:
         Keyed by a hash of (settings, every text): SentencePiece on Multi30k-sized text takes
         seconds, and a sweep of decoders over one corpus would retrain the same model each run.
         """
+        isolate = "".join(sorted(set(isolate)))  # one key for ".," and ",."
         settings = f"{VOCAB_FORMAT}|{model_type}|{size}|{spm.__version__}" + ("|split_digits" * split_digits)
-        settings += f"|isolate={''.join(sorted(set(isolate)))}" if isolate else ""
+        settings += f"|isolate={isolate}" * bool(isolate)
         digest = hashlib.sha256(settings.encode())
         for text in texts:
             digest.update(text.encode())

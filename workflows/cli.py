@@ -132,17 +132,17 @@ def _check_overrides(config_path: str, config_name: str, argv: list[str]) -> Non
     Hydra reports these itself in several lines with exit 1. Under -m (--multirun) each value of a
     sweep is composed once; --cfg and other flags of Hydra's are passed through to it.
     """
-    if "-h" in argv or "--help" in argv or "--hydra-help" in argv or "--info" in argv or "-i" in argv:
+    variants = _override_variants(argv)  # None for --help, --info and any flag it does not know
+    if variants is None:
         return
     from hydra import compose, initialize_config_module
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    variants = _override_variants(argv)
     module = config_path.removeprefix("pkg://")
     try:
         with initialize_config_module(module, version_base="1.3"):
-            for overrides in variants or []:
+            for overrides in variants:
                 compose(config_name, overrides=overrides)
     except (HydraException, OmegaConfBaseException) as error:
         _fail(hydra_error_line(error))
