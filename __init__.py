@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     # Imported lazily: `import plugmt` must not pay for TensorFlow's start-up.
     if name == "Translator":
-        from plugmt.workflows.translator import Translator
+        from plugmt.inference.translator import Translator
 
         return Translator
     raise AttributeError(f"module 'plugmt' has no attribute {name!r}")

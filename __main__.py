@@ -9,13 +9,13 @@ from __future__ import annotations
 import sys
 
 COMMANDS = {
-    "run": "plugmt.workflows.cli:run_main",
-    "train": "plugmt.workflows.cli:train_main",
-    "eval": "plugmt.workflows.cli:eval_main",
-    "translate": "plugmt.workflows.cli:translate_main",
-    "registry": "plugmt.workflows.cli:registry_main",
-    "export": "plugmt.workflows.cli:export_main",
-    "study": "plugmt.workflows.study:main",
+    "run": "plugmt.cli.apps:run_main",
+    "train": "plugmt.cli.apps:train_main",
+    "eval": "plugmt.cli.apps:eval_main",
+    "translate": "plugmt.cli.apps:translate_main",
+    "registry": "plugmt.cli.apps:registry_main",
+    "export": "plugmt.cli.apps:export_main",
+    "study": "plugmt.cli.study_cli:main",
 }
 USAGE = f"usage: python -m plugmt {{{','.join(COMMANDS)}}} [arguments...]  (--version, <command> --help)"
 
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         print(USAGE)
         return
     if args[0] == "--version":
-        from plugmt.workflows.runtime import print_version
+        from plugmt.cli.runtime import print_version
 
         print_version("plugmt")
         return

@@ -1,40 +1,55 @@
-"""Architectures by name, and (re-exported from `plugmt.store`) the store of trained modules.
+"""Architectures by name: what can be built, and the one way a stored module becomes layers.
 
-Two registries answer the same question from two ends: *what can be built* (`@register_encoder` /
-`@register_decoder`, one decorator per architecture file, each also putting its config dataclass into
-Hydra's ConfigStore so typos fail at override time), here, and *what has been trained* (`Store`:
-encoders and language decoders saved as separate folders), in `store.py`, with bundles for moving
-modules between stores in `bundles.py`.
+`@register_encoder` / `@register_decoder` (one decorator per architecture file) put an architecture
+and its config dataclass here and into Hydra's ConfigStore as the option `encoder=<name>` /
+`decoder=<name>`, so the dataclass is the one source of its settings and a typo in an override fails
+when the config is composed. A name registered twice, a class that is not a `SharedEncoder` /
+`LanguageDecoder`, or a config that is not a dataclass is refused when its file is imported.
+
+Architectures of other packages register themselves the same way: a package names the module that
+holds its decorated classes in the entry-point group ``plugmt.architectures`` and plugmt imports it
+with its own (README, "Adding an architecture").
+
+What has been trained lives in `plugmt.storage`, which holds bytes and metadata only; `load_encoder` /
+`load_decoder` here turn a checked stored module into layers.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+import importlib.metadata
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from plugmt.errors import PlugmtError
-from plugmt.store import Store, StoredModule
-from plugmt.weights import fingerprint, weight_arrays
+from plugmt.errors import PlugmtError, one_line
+from plugmt.storage import Store, StoredModule
+from plugmt.storage.weights import assign_weights
+from plugmt.thought import Thought, ThoughtSpec
+
+if TYPE_CHECKING:
+    from plugmt.corpora.vocab import Vocab
+    from plugmt.decoders.base import LanguageDecoder
+    from plugmt.encoders.base import SharedEncoder
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "Architecture",
-    "Store",
-    "StoredModule",
     "architecture",
     "build_decoder",
     "build_encoder",
-    "fingerprint",
+    "check_stored_architecture",
     "load_architectures",
+    "load_decoder",
+    "load_encoder",
     "register_decoder",
     "register_encoder",
     "registered",
     "typed_config",
-    "weight_arrays",
 ]
 
-# --------------------------------------------------------------------------- architectures
+ENTRY_POINT_GROUP = "plugmt.architectures"
+ROLES = ("encoder", "decoder")
 
 
 @dataclass(frozen=True)
@@ -46,16 +61,45 @@ class Architecture:
 
 
 _ARCHITECTURES: dict[str, dict[str, Architecture]] = {"encoder": {}, "decoder": {}}
+_LOADED: list[bool] = []
+
+
+def _base(role: str) -> type:
+    if role == "encoder":
+        from plugmt.encoders.base import SharedEncoder
+
+        return SharedEncoder
+    from plugmt.decoders.base import LanguageDecoder
+
+    return LanguageDecoder
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _register(role: str, name: str, config_cls: type) -> Callable[[type], type]:
     def decorate(cls: type) -> type:
         from hydra.core.config_store import ConfigStore
 
+        base = _base(role)
+        where = f"{role} architecture {name!r} ({_qualified(cls)})"
+        if not isinstance(cls, type) or not issubclass(cls, base):
+            raise PlugmtError(f"{where} is not a {base.__name__}; subclass {_qualified(base)}")
+        if not dataclasses.is_dataclass(config_cls):
+            raise PlugmtError(f"{where}: its config {config_cls!r} is not a dataclass")
+        names = {f.name: f.default for f in dataclasses.fields(config_cls)}
+        if names.get("name") != name:
+            raise PlugmtError(f"{where}: its config's `name` field must default to {name!r}")
+        known = _ARCHITECTURES[role].get(name)
+        if known and _qualified(known.cls) != _qualified(cls):
+            raise PlugmtError(
+                f"{role} architecture {name!r} is registered twice, by {_qualified(known.cls)} and "
+                f"{_qualified(cls)}; rename one of them"
+            )
         _ARCHITECTURES[role][name] = Architecture(role, name, cls, config_cls)
-        # conf/<role>/<name>.yaml lists `<name>_schema` first in its defaults: Hydra then checks
-        # every override of that group against this dataclass.
-        ConfigStore.instance().store(group=role, name=f"{name}_schema", node=config_cls)
+        # The option `encoder=<name>` itself: no YAML repeats the dataclass's defaults.
+        ConfigStore.instance().store(group=role, name=name, node=config_cls)
         return cls
 
     return decorate
@@ -72,9 +116,24 @@ def register_decoder(name: str, config_cls: type) -> Callable[[type], type]:
 
 
 def load_architectures() -> None:
-    """Import every architecture file so its decorator has run."""
+    """Import plugmt's architecture files and every package's ``plugmt.architectures`` entry point,
+    so each decorator has run. A package that fails to import is one line naming it."""
+    if _LOADED:
+        return
+    _LOADED.append(True)
     import plugmt.decoders
     import plugmt.encoders  # noqa: F401
+
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            entry.load()
+        except PlugmtError:
+            raise
+        except Exception as error:
+            raise PlugmtError(
+                f"the architectures of {entry.value!r} (entry point {entry.name!r} in group "
+                f"{ENTRY_POINT_GROUP}) failed to import: {one_line(error)}"
+            ) from None
 
 
 def registered(role: str) -> dict[str, Architecture]:
@@ -122,33 +181,108 @@ def typed_config(role: str, settings: Mapping[str, Any]) -> Any:
         raise PlugmtError(f"{role} {arch.name!r} settings are not valid: {why}") from None
 
 
-def build_encoder(settings: Mapping[str, Any], vocab_size: int) -> Any:
+# --------------------------------------------------------------------------- building
+
+
+def build_encoder(settings: Mapping[str, Any], vocab_size: int) -> SharedEncoder:
     config = typed_config("encoder", settings)
     encoder = architecture("encoder", config.name).cls(config, vocab_size)
     encoder.build_weights()
     return encoder
 
 
-def build_decoder(settings: Mapping[str, Any], vocab_size: int, thought: Any) -> Any:
-    """A decoder for `thought` (a ThoughtSpec); refused in plain words if it cannot read it."""
-    from plugmt.encoders.thought import Thought
-
+def build_decoder(settings: Mapping[str, Any], vocab_size: int, thought: ThoughtSpec) -> LanguageDecoder:
+    """A decoder for `thought`; refused in plain words if it cannot read it."""
     config = typed_config("decoder", settings)
     cls = architecture("decoder", config.name).cls
     reason = cls.refusal(config, thought)
     if reason:
         raise PlugmtError(f"decoder architecture {config.name!r} {reason}")
     decoder = cls(config, vocab_size, thought)
-    decoder.build_weights(_dummy_thought(Thought, thought))
+    decoder.build_weights(_dummy_thought(thought))
     return decoder
 
 
-def _dummy_thought(thought_cls: type, spec: Any) -> Any:
+def _dummy_thought(spec: ThoughtSpec) -> Thought:
     import tensorflow as tf
 
     vector = tf.zeros((1, spec.width))
     if spec.kind == "vector":
-        return thought_cls(kind="vector", states=(vector, vector))
+        return Thought(kind="vector", states=(vector, vector))
     memory = tf.zeros((1, 1, spec.width))
     mask = tf.ones((1, 1), dtype=tf.bool) if spec.kind == "memory" else None
-    return thought_cls(kind=spec.kind, memory=memory, mask=mask)
+    return Thought(kind=spec.kind, memory=memory, mask=mask)
+
+
+# --------------------------------------------------------------------------- stored modules
+
+
+def _built(store: Store, module: StoredModule, build: Callable[[], Any]) -> Any:
+    """The layer `build()` makes from a module's checked config; a config the architecture does not
+    accept is named as the module's damage, never a traceback."""
+    try:
+        return build()
+    except PlugmtError as error:
+        store.failure(module.key)("config.json", f"is not one its architecture accepts ({error})")
+
+
+def load_encoder(store: Store, module: StoredModule) -> tuple[SharedEncoder, Vocab]:
+    """(encoder layer, its Vocab): the whole module checked by the store, then built and loaded."""
+    from plugmt.corpora.vocab import Vocab
+
+    config, contents = store.checked(module)
+    encoder = _built(store, module, lambda: build_encoder(config["settings"], config["vocab_size"]))
+    assign_weights(encoder, contents["weights.npz"], module.where("weights.npz"))
+    return encoder, Vocab(contents["vocab.model"])
+
+
+def load_decoder(store: Store, module: StoredModule, thought: ThoughtSpec) -> tuple[LanguageDecoder, Vocab]:
+    """(decoder layer, its Vocab) for an encoder emitting `thought`."""
+    from plugmt.corpora.vocab import Vocab
+
+    config, contents = store.checked(module)
+    trained_for = ThoughtSpec.from_json(config["thought"])
+    if trained_for != thought:
+        raise PlugmtError(
+            f"decoder {module.id} reads {trained_for.kind} thoughts of width {trained_for.width}, "
+            f"this encoder emits {thought.kind} thoughts of width {thought.width}"
+        )
+    decoder = _built(store, module, lambda: build_decoder(config["settings"], config["vocab_size"], thought))
+    assign_weights(decoder, contents["weights.npz"], module.where("weights.npz"))
+    return decoder, Vocab(contents["vocab.model"])
+
+
+def check_stored_architecture(
+    kind: str, config: Mapping[str, Any], meta: Mapping[str, Any], manifest: Mapping[str, Any], where: str
+) -> None:
+    """A module to import names a registered architecture with settings it accepts, and no other
+    `_target_` anywhere (the check `store.bundles.import_bundle` is given)."""
+    known = registered(kind)
+    name = config.get("architecture")
+    settings = config.get("settings")
+    if name not in known or not isinstance(settings, dict) or settings.get("name") != name:
+        raise PlugmtError(
+            f"{where}: config names {kind} architecture {name!r}, not a registered plugmt one "
+            f"({', '.join(sorted(known))}); refused"
+        )
+    everything = [*registered("encoder").values(), *registered("decoder").values()]
+    allowed = {_qualified(a.cls) for a in everything}
+    for document in (config, meta, manifest):
+        for target in _targets(document):
+            if target not in allowed:
+                raise PlugmtError(f"{where}: _target_ {target!r} is not a registered plugmt architecture")
+    try:
+        typed_config(kind, settings)
+    except PlugmtError as error:
+        raise PlugmtError(f"{where}: {error}") from None
+
+
+def _targets(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "_target_":
+                yield str(item)
+            yield from _targets(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _targets(item)

@@ -25,14 +25,14 @@ BATCHES = 500
 def main(overrides: list[str]) -> dict:
     from hydra import compose, initialize_config_module
 
+    from plugmt.conf.schemas import register as register_schemas
     from plugmt.corpora.batches import MultiTargetBatches
     from plugmt.corpora.corpus import load_corpus
     from plugmt.corpora.pairs import parse_pairs
-    from plugmt.registry import load_architectures
-    from plugmt.workflows.trainer import train_settings
-    from plugmt.workflows.training import vocab_for
+    from plugmt.training.settings import train_settings
+    from plugmt.training.stages import vocab_for
 
-    load_architectures()
+    register_schemas()
     with initialize_config_module("plugmt.conf", version_base="1.3"):
         cfg = compose("config", overrides=overrides)
     settings = train_settings(cfg)

@@ -4,7 +4,7 @@ benchmarks/time_to_99.py races the seed tutorial as written (seed_baseline.py), 
 plugmt. This model takes the seed's *code* and swaps in plugmt's tutorial *recipe*, so the seed ÷
 this ratio is what the recipe buys and the this ÷ plugmt ratio is what plugmt's code buys.
 
-The recipe (conf/experiment/tutorial.yaml over conf/train/default.yaml, encoders/lstm.py,
+The recipe (conf/experiment/tutorial.yaml over training/settings.py, encoders/lstm.py,
 decoders/lstm.py; time_to_99.py reads the numbers from the composed config and passes them in):
 
 - characters; embedding 16 and LSTM 64 in the encoder (encoder.embed_dim, encoder.units), embedding

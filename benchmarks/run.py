@@ -137,7 +137,8 @@ def en_iso_trainer(encoder, decoder, source_vocab, target_vocab, sources, target
     from omegaconf import OmegaConf
 
     from plugmt.corpora.batches import MultiTargetBatches
-    from plugmt.workflows.trainer import Trainer, TrainSettings
+    from plugmt.training.settings import TrainSettings
+    from plugmt.training.step import Trainer
 
     batches = MultiTargetBatches(
         {"en": source_vocab.encode_padded(sources)},
@@ -151,7 +152,7 @@ def en_iso_trainer(encoder, decoder, source_vocab, target_vocab, sources, target
         length_multiple=8 if jit else 1,
     )
     settings = OmegaConf.to_object(
-        OmegaConf.structured(TrainSettings(batch_size=BATCH, jit_compile=jit, **overrides))
+        OmegaConf.structured(TrainSettings(batch_size=BATCH, jit_compile=jit, thought_noise=0.0, **overrides))
     )
     return Trainer(encoder, {"iso": decoder}, settings, train_encoder=True, sources=1), batches
 
@@ -173,7 +174,7 @@ def train_throughput(trainer, batches) -> float:
 
 
 def side_plugmt() -> dict:
-    from plugmt.workflows.translator import Pipeline
+    from plugmt.inference.translator import Pipeline
 
     trainer, batches, (sources, source_vocab, encoder, decoder, target_vocab) = identical_model_trainer(False)
     chars_per_s = train_throughput(trainer, batches)
@@ -219,13 +220,14 @@ def side_transformer() -> dict:
 
     from plugmt.corpora.batches import Batch
     from plugmt.registry import build_decoder, build_encoder
-    from plugmt.workflows.trainer import Trainer, TrainSettings
+    from plugmt.training.settings import TrainSettings
+    from plugmt.training.step import Trainer
 
     d, ffn, layers, vocab, batch, length = 256, 1024, 3, 4000, 64, 32
     sizes = {"d_model": d, "heads": 4, "layers": layers, "ffn": ffn, "dropout": 0.0}
     encoder = build_encoder({"name": "transformer", **sizes}, vocab)
     decoder = build_decoder({"name": "transformer", "lang": "x", **sizes}, vocab, encoder.thought_spec())
-    settings = OmegaConf.to_object(OmegaConf.structured(TrainSettings(batch_size=batch)))
+    settings = OmegaConf.to_object(OmegaConf.structured(TrainSettings(batch_size=batch, thought_noise=0.0)))
     trainer = Trainer(encoder, {"x": decoder}, settings, train_encoder=True, sources=1)
     rng = np.random.default_rng(0)
     ids = rng.integers(4, vocab, size=(batch, length)).astype(np.int32)

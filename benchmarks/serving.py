@@ -49,9 +49,9 @@ def main() -> dict:
 
     import tensorflow as tf
 
-    from plugmt.registry import Store
-    from plugmt.workflows.export import export_pair
-    from plugmt.workflows.translator import Translator
+    from plugmt.inference.export import export_pair
+    from plugmt.inference.translator import Translator
+    from plugmt.storage import Store
 
     texts = sentences(args.source, args.items)
     store = Store(args.store)

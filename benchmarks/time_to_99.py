@@ -70,9 +70,9 @@ def tutorial_config():
     """`experiment=tutorial` composed as plugmt-run composes it."""
     from hydra import compose, initialize_config_module
 
-    from plugmt.registry import load_architectures
+    from plugmt.conf.schemas import register as register_schemas
 
-    load_architectures()
+    register_schemas()
     with initialize_config_module("plugmt.conf", version_base="1.3"):
         return compose("config", overrides=["experiment=tutorial"])
 
@@ -80,7 +80,7 @@ def tutorial_config():
 def tutorial_recipe(cfg) -> dict:
     """What recipe_baseline.py reproduces, from the composed config; exits if the tutorial has
     moved somewhere that model does not follow."""
-    from plugmt.workflows.trainer import train_settings
+    from plugmt.training.settings import train_settings
 
     train = train_settings(cfg)
     expected = {
@@ -204,10 +204,10 @@ def side_plugmt(cfg, data: dict, seed: int, max_seconds: float, jit: bool) -> di
     from run import en_iso_trainer  # benchmarks/ is on the path: this script's own folder
 
     from plugmt.corpora.vocab import Vocab
+    from plugmt.inference.translator import Pipeline
     from plugmt.registry import build_decoder, build_encoder
-    from plugmt.workflows.runtime import seed_everything
-    from plugmt.workflows.trainer import train_settings
-    from plugmt.workflows.translator import Pipeline
+    from plugmt.training.prepare import seed_everything
+    from plugmt.training.settings import train_settings
 
     seed_everything(seed)
     settings = train_settings(cfg)

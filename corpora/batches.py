@@ -21,8 +21,8 @@ import numpy as np
 
 from plugmt.corpora.pairs import Pair
 from plugmt.corpora.shares import Share, share_of
-from plugmt.corpora.vocab import BOS_ID
 from plugmt.errors import PlugmtError
+from plugmt.thought import BOS_ID
 
 
 @dataclass(frozen=True)

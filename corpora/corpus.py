@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from plugmt.atomic import atomic_path
 from plugmt.corpora.vocab import cache_root
 from plugmt.errors import PlugmtError
 
 SPLITS = ("train", "valid", "test")
-# How many times this process generated a phrasebook rather than loading the cache (tests read it).
-generation_count = 0
+CorpusLoader = Callable[[Mapping[str, Any]], "Corpus"]
+# Corpus kinds by `data.name` (conf/data/*.yaml pick one): `@register_corpus("name")` adds one.
+CORPORA: dict[str, CorpusLoader] = {}
 
 
 @dataclass
@@ -55,27 +56,48 @@ class Corpus:
         return [lang for lang in self.languages if lang not in self.target_only]
 
 
+def register_corpus(name: str) -> Callable[[CorpusLoader], CorpusLoader]:
+    """Decorator: `load(settings) -> Corpus` loads the corpus kind `data.name=<name>`."""
+
+    def decorate(load: CorpusLoader) -> CorpusLoader:
+        if name in CORPORA and CORPORA[name] is not load:
+            raise PlugmtError(f"corpus kind {name!r} is registered twice; rename one of them")
+        CORPORA[name] = load
+        return load
+
+    return decorate
+
+
 def load_corpus(settings: Mapping[str, Any]) -> Corpus:
     """The corpus `data=` names; the phrasebook is generated once and then read from the cache."""
     name = str(settings.get("name"))
-    if name == "phrasebook":
-        return _phrasebook(settings)
-    if name in ("files", "hub"):
-        return _parallel(name, settings)
-    raise PlugmtError(f"unknown corpus data.name={name!r}; available: phrasebook, files, hub")
+    if name not in CORPORA:
+        raise PlugmtError(f"unknown corpus data.name={name!r}; available: {', '.join(sorted(CORPORA))}")
+    return CORPORA[name](settings)
 
 
-def _parallel(name: str, settings: Mapping[str, Any]) -> Corpus:
+def _parallel(name: str, splits: Mapping[str, Any], languages: list[str]) -> Corpus:
     import datasets
 
-    from plugmt.corpora.files import load_files
-    from plugmt.corpora.hub import load_hub
-
-    splits, languages = (load_files if name == "files" else load_hub)(settings)
     table = datasets.DatasetDict({s: datasets.Dataset.from_dict(columns) for s, columns in splits.items()})
     return Corpus(name, table, languages)
 
 
+@register_corpus("files")
+def _files(settings: Mapping[str, Any]) -> Corpus:
+    from plugmt.corpora.files import load_files
+
+    return _parallel("files", *load_files(settings))
+
+
+@register_corpus("hub")
+def _hub(settings: Mapping[str, Any]) -> Corpus:
+    from plugmt.corpora.hub import load_hub
+
+    return _parallel("hub", *load_hub(settings))
+
+
+@register_corpus("phrasebook")
 def _phrasebook(settings: Mapping[str, Any]) -> Corpus:
     from importlib.metadata import version
 
@@ -107,8 +129,6 @@ def _build_phrasebook(folder: Path, spec: Any, key: str) -> None:
 
     from plugmt.corpora import phrasebook
 
-    global generation_count
-    generation_count += 1
     columns = phrasebook.generate(spec)
     split_of_row = columns.pop("split")
     # Split in Python, not with Dataset.filter: the full phrasebook has ~10^5 rows of 16 languages.
@@ -116,13 +136,14 @@ def _build_phrasebook(folder: Path, spec: Any, key: str) -> None:
     tables = {s: {name: [values[i] for i in rows[s]] for name, values in columns.items()} for s in SPLITS}
     splits = datasets.DatasetDict({s: datasets.Dataset.from_dict(table) for s, table in tables.items()})
     # Written beside the final folder and renamed, so a killed run never leaves half a cache.
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    temporary = folder.parent / f".tmp-{folder.name}-{uuid.uuid4().hex[:8]}"
-    try:
+    with atomic_path(folder, replace_folder=True) as temporary:
         splits.save_to_disk(str(temporary))
         (temporary / "corpus.json").write_text(key)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.rename(temporary, folder)
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
+
+
+def sample_rows(total: int, items: int | None, seed: int = 0) -> np.ndarray:
+    """A fixed sample of a split's rows, spread over the whole split rather than its first groups;
+    `items=None`: every row."""
+    if items is None or items >= total:
+        return np.arange(total)
+    return np.sort(np.random.default_rng(seed).choice(total, size=items, replace=False))

@@ -8,16 +8,16 @@ import itertools
 import logging
 import os
 import re
-import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import sentencepiece as spm
 
+from plugmt.atomic import atomic_path
 from plugmt.errors import PlugmtError
+from plugmt.thought import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
-PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 log = logging.getLogger("plugmt.data")
 
 
@@ -129,10 +129,8 @@ class Vocab:
             return cls(path.read_bytes())
         vocab = cls.train(texts, model_type, size, split_digits, isolate)
         # Beside the final name, then renamed: a killed run or a parallel one never leaves half a file.
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-        temporary.write_bytes(vocab.model_bytes)
-        os.replace(temporary, path)
+        with atomic_path(path) as temporary:
+            temporary.write_bytes(vocab.model_bytes)
         log.info(f"vocabulary: {model_type} {vocab.size} pieces from {len(texts):,} lines (cached)")
         return vocab
 

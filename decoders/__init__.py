@@ -1,5 +1,5 @@
 """Language decoders. Every module in this folder is imported so its `@register_decoder` runs:
-adding an architecture is one file here and one YAML in `conf/decoder/`."""
+adding an architecture is one file here (its config dataclass is the option `decoder=<name>`)."""
 
 import importlib
 import pkgutil

@@ -15,8 +15,8 @@ import keras
 import tensorflow as tf
 
 from plugmt.decoders.base import LanguageDecoder
-from plugmt.encoders.thought import Thought, ThoughtSpec
 from plugmt.registry import register_decoder
+from plugmt.thought import Thought, ThoughtSpec
 
 
 @dataclass

@@ -5,11 +5,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from plugmt.decoders.base import LanguageDecoder
-from plugmt.encoders.thought import Thought
+from plugmt.thought import BOS_ID, EOS_ID, MAX_DECODE_LEN, PAD_ID, Thought
 
-BOS_ID = 2
-EOS_ID = 3
-PAD_ID = 0
 # Decoding always ends: at most LENGTH_RATIO tokens per source token plus LENGTH_SLACK, and never
 # more than the module's max_len nor MAX_DECODE_LEN (store_checks refuses a module asking for
 # more). Generous on purpose, so no real translation is cut: numbers written out in words with a
@@ -18,7 +15,6 @@ PAD_ID = 0
 # target + 4) is far below the cap for any input. Only a decoder that never ends meets it.
 LENGTH_RATIO = 16
 LENGTH_SLACK = 32
-MAX_DECODE_LEN = 4096
 
 
 def length_cap(max_len: int | tf.Tensor, source: tf.Tensor | None = None) -> tf.Tensor:

@@ -18,8 +18,7 @@ import keras
 import tensorflow as tf
 
 from plugmt.decoders.base import LanguageDecoder
-from plugmt.decoders.search import EOS_ID
-from plugmt.encoders.attention import (
+from plugmt.layers.attention import (
     FeedForward,
     MultiHeadAttention,
     Positions,
@@ -27,8 +26,8 @@ from plugmt.encoders.attention import (
     check_transformer_sizes,
     padding_mask,
 )
-from plugmt.encoders.thought import Thought, ThoughtSpec
 from plugmt.registry import register_decoder
+from plugmt.thought import EOS_ID, Thought, ThoughtSpec
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import keras
 import tensorflow as tf
 
-from plugmt.encoders.thought import Thought, ThoughtSpec
+from plugmt.thought import Thought, ThoughtSpec
 
 
 class SharedEncoder(keras.layers.Layer):

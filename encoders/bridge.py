@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
-from plugmt.encoders.attention import TransformerStack, check_transformer_sizes
 from plugmt.encoders.base import SharedEncoder
-from plugmt.encoders.thought import Thought
 from plugmt.errors import PlugmtError
+from plugmt.layers.attention import TransformerStack, check_transformer_sizes
 from plugmt.registry import register_encoder
+from plugmt.thought import PAD_ID, Thought
 
 BODIES = ("lstm", "transformer")
 
@@ -78,7 +78,7 @@ class BridgeEncoder(SharedEncoder):
         return self.body.states(ids, training=training)
 
     def encode(self, ids: tf.Tensor, training: bool = False) -> Thought:
-        mask = tf.not_equal(ids, 0)
+        mask = tf.not_equal(ids, PAD_ID)
         states = self._states(ids, mask, training)  # [B, T, D]
         scores = self.queries(self.score_hidden(states))  # [B, T, K]
         scores = tf.where(mask[:, :, None], scores, tf.constant(-1e9, scores.dtype))

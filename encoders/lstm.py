@@ -8,8 +8,8 @@ import keras
 import tensorflow as tf
 
 from plugmt.encoders.base import SharedEncoder
-from plugmt.encoders.thought import Thought
 from plugmt.registry import register_encoder
+from plugmt.thought import PAD_ID, Thought
 
 
 @dataclass
@@ -38,7 +38,7 @@ class LSTMEncoder(SharedEncoder):
     def encode(self, ids: tf.Tensor, training: bool = False) -> Thought:
         # The mask keeps padding out of the final state, so a sentence's thought does not depend on
         # the length of the longest sentence it happens to be batched with.
-        mask = tf.not_equal(ids, 0)
+        mask = tf.not_equal(ids, PAD_ID)
         if self.config.reverse:
             lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
             ids = tf.reverse_sequence(ids, lengths, seq_axis=1, batch_axis=0)

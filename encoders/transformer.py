@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from plugmt.encoders.attention import TransformerStack, check_transformer_sizes
 from plugmt.encoders.base import SharedEncoder
-from plugmt.encoders.thought import Thought
+from plugmt.layers.attention import TransformerStack, check_transformer_sizes
 from plugmt.registry import register_encoder
+from plugmt.thought import PAD_ID, Thought
 
 
 @dataclass
@@ -52,5 +52,5 @@ class TransformerEncoder(SharedEncoder):
         return int(self.config.d_model)
 
     def encode(self, ids: tf.Tensor, training: bool = False) -> Thought:
-        mask = tf.not_equal(ids, 0)
+        mask = tf.not_equal(ids, PAD_ID)
         return Thought(kind="memory", memory=self.stack.states(ids, training=training), mask=mask)

@@ -12,7 +12,7 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from plugmt.workflows.runtime import quiet_tensorflow
+from plugmt.cli.runtime import quiet_tensorflow
 
 quiet_tensorflow()
 
@@ -80,9 +80,9 @@ def compose(cache_dir: Path):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
 
-    from plugmt.registry import load_architectures
+    from plugmt.conf.schemas import register as register_schemas
 
-    load_architectures()
+    register_schemas()
 
     def make(*overrides: str, phrasebook: bool = True):
         """`phrasebook=False`: TINY's model and training settings only, for another `data=`."""
@@ -99,8 +99,8 @@ def compose(cache_dir: Path):
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory, compose):
     """A store with a jointly trained encoder (en, fr, de) and a plugged-in es decoder (de->es)."""
-    from plugmt.registry import Store
-    from plugmt.workflows.training import train_joint, train_plugin
+    from plugmt.storage import Store
+    from plugmt.training.stages import train_joint, train_plugin
 
     root = tmp_path_factory.mktemp("store")
     cfg = compose(f"store={root}")

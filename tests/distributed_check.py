@@ -17,9 +17,11 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 from plugmt.corpora.batches import MultiTargetBatches  # noqa: E402
-from plugmt.registry import build_decoder, build_encoder, load_architectures, weight_arrays  # noqa: E402
-from plugmt.workflows.distribute import DistributedTrainer, make_strategy, scope  # noqa: E402
-from plugmt.workflows.trainer import Trainer, TrainSettings  # noqa: E402
+from plugmt.registry import build_decoder, build_encoder, load_architectures  # noqa: E402
+from plugmt.storage.weights import weight_arrays  # noqa: E402
+from plugmt.training.distribute import DistributedTrainer, make_strategy, scope  # noqa: E402
+from plugmt.training.settings import TrainSettings  # noqa: E402
+from plugmt.training.step import Trainer  # noqa: E402
 
 LANGS = ("en", "fr")  # two sources, two decoders: every path of the step, each traced 4 times
 
@@ -46,7 +48,17 @@ def batches(seed: int) -> MultiTargetBatches:
     return MultiTargetBatches(rows, rows, ["a"] * 64, pairs, list(LANGS), 8, seed, two_sources=True)
 
 
-SETTINGS = TrainSettings(batch_size=8, clip_norm=0.05, log_every=2, checkpoint_every=2)  # clipping on
+# Clipping on; no noise, validation or time cap (the dataclass's defaults are the default recipe's).
+SETTINGS = TrainSettings(
+    batch_size=8,
+    clip_norm=0.05,
+    log_every=2,
+    checkpoint_every=2,
+    thought_noise=0.0,
+    validate_every=None,
+    patience=None,
+    max_seconds=None,
+)
 STEPS = 4
 
 
@@ -100,7 +112,7 @@ class Crashing:
 
 def resumed(strategy, folder: str) -> list[np.ndarray]:
     """A mirrored fit killed after its step-2 checkpoint, then run again: the weights it ends with."""
-    from plugmt.workflows.trainer import fit
+    from plugmt.training.loop import fit
 
     with scope(strategy):
         model = build(0)

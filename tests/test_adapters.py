@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from plugmt.encoders.thought import Thought
 from plugmt.errors import PlugmtError
-from plugmt.workflows.adapters import fit_adapter
+from plugmt.inference.adapters import fit_adapter
+from plugmt.registry import load_encoder
+from plugmt.thought import Thought
 
 
 def _rotation(width: int, seed: int) -> np.ndarray:
@@ -40,7 +41,7 @@ def test_adapter_mistakes_are_explained():
 def _permuted_lstm_encoder(store, module, seed: int):
     """A copy of a stored LSTM encoder with its hidden units permuted: another encoder (another
     fingerprint) whose thoughts are exactly an orthogonal map (a permutation) of the original's."""
-    encoder, vocab = store.load_encoder(module)
+    encoder, vocab = load_encoder(store, module)
     units = int(encoder.config.units)
     order = np.random.default_rng(seed).permutation(units)
     columns = np.concatenate([gate * units + order for gate in range(4)])  # gates i, f, c, o
@@ -54,9 +55,9 @@ def test_an_adapter_recovers_a_permuted_encoder_exactly(trained, tmp_path):
     on sentences, it must translate exactly as it does on its own encoder; without, it must not."""
     import shutil
 
-    from plugmt.registry import Store
-    from plugmt.workflows.adapters import thought_rows
-    from plugmt.workflows.translator import Translator
+    from plugmt.inference.adapters import thought_rows
+    from plugmt.inference.translator import Translator
+    from plugmt.storage import Store
 
     root = tmp_path / "store"
     shutil.copytree(trained["store"].root, root)
@@ -71,7 +72,7 @@ def test_an_adapter_recovers_a_permuted_encoder_exactly(trained, tmp_path):
     corpus = load_corpus(cfg.data)
     texts = corpus.texts("train", "en")[:60] + corpus.texts("train", "de")[:60]
     # The permuted encoder's thoughts are the original's with units reordered, h and c alike.
-    original, _ = thought_rows(store.load_encoder(trained["encoder"])[0], vocab, texts[:8])
+    original, _ = thought_rows(load_encoder(store, trained["encoder"])[0], vocab, texts[:8])
     moved, _ = thought_rows(encoder, vocab, texts[:8])
     units = len(order)
     assert np.allclose(moved[:, :units], original[:, :units][:, order], atol=1e-5)
@@ -93,10 +94,10 @@ def test_a_foreign_decoder_reads_through_an_adapter_fitted_on_its_own_encoder(tr
     import shutil
 
     from plugmt.corpora.corpus import load_corpus
-    from plugmt.registry import Store
-    from plugmt.workflows.evaluation import adapter_sample
-    from plugmt.workflows.training import train_joint
-    from plugmt.workflows.translator import Translator
+    from plugmt.evaluation.matrix import adapter_sample
+    from plugmt.inference.translator import Translator
+    from plugmt.storage import Store
+    from plugmt.training.stages import train_joint
 
     root = tmp_path / "store"
     shutil.copytree(trained["store"].root, root)

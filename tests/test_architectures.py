@@ -6,10 +6,12 @@ import tensorflow as tf
 from conftest import TINY
 
 from plugmt.corpora.vocab import Vocab
-from plugmt.decoders.search import EOS_ID, beam_search, greedy_search, sequence_log_prob
-from plugmt.encoders.thought import ThoughtSpec
+from plugmt.decoders.search import beam_search, greedy_search, sequence_log_prob
 from plugmt.errors import PlugmtError
-from plugmt.registry import Store, build_decoder, build_encoder, fingerprint, weight_arrays
+from plugmt.registry import build_decoder, build_encoder, load_decoder, load_encoder
+from plugmt.storage import Store
+from plugmt.storage.weights import fingerprint, weight_arrays
+from plugmt.thought import EOS_ID, ThoughtSpec
 
 SMALL = {"d_model": 16, "heads": 2, "layers": 2, "ffn": 32, "dropout": 0.1}
 ENCODERS = {
@@ -202,8 +204,8 @@ def test_store_round_trip_gives_identical_outputs(encoder_name, decoder_name, tm
     store = Store(tmp_path)
     encoder_module = store.save_encoder(encoder, vocab, {"languages": ["xx"]})
     decoder_module = store.save_decoder(decoder, vocab, encoder_module, {"lang": "yy", "max_len": 8})
-    loaded_encoder, _ = store.load_encoder(encoder_module)
-    loaded_decoder, _ = store.load_decoder(decoder_module, loaded_encoder.thought_spec())
+    loaded_encoder, _ = load_encoder(store, encoder_module)
+    loaded_decoder, _ = load_decoder(store, decoder_module, loaded_encoder.thought_spec())
     assert fingerprint(weight_arrays(loaded_encoder)) == encoder_module.meta["fingerprint"]
     thought, again = encoder.encode(SOURCES), loaded_encoder.encode(SOURCES)
     np.testing.assert_array_equal(again.memory.numpy(), thought.memory.numpy())
@@ -239,7 +241,7 @@ def compose_architecture(cache_dir):
     ],
 )
 def test_training_lowers_the_loss(compose_architecture, architecture, tmp_path):
-    from plugmt.workflows.training import train_joint
+    from plugmt.training.stages import train_joint
 
     sizes = [
         "encoder.d_model=32",

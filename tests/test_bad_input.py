@@ -98,7 +98,7 @@ def _hostile(root: Path, trained) -> dict[str, str]:
 
     import numpy as np
 
-    from plugmt.bundles import export_bundle
+    from plugmt.storage.bundles import export_bundle
 
     with tarfile.open(export_bundle(trained["store"], trained["plugged"], root / "es.tar.gz")) as tar:
         files = {m.name: tar.extractfile(m).read() for m in tar}
@@ -142,7 +142,8 @@ def _hostile(root: Path, trained) -> dict[str, str]:
 # (exit status, stderr) for each: one TensorFlow start-up for the whole table instead of one per row.
 RUNNER = """
 import contextlib, io, json, sys
-from plugmt.workflows import cli, registry_cli, study
+from plugmt.cli import apps as cli, store_cli as registry_cli
+from plugmt.cli import study_cli as study
 results = []
 from hydra.core.config_store import ConfigStore
 for argv in json.load(sys.stdin):

@@ -1,7 +1,7 @@
 import numpy as np
 
 from plugmt.corpora.batches import MultiTargetBatches
-from plugmt.corpora.vocab import BOS_ID, EOS_ID
+from plugmt.thought import BOS_ID, EOS_ID
 
 PAIRS = [("en", "fr"), ("fr", "en"), ("en", "de"), ("de", "en")]
 

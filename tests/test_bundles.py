@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 from conftest import rehash
 
-from plugmt.bundles import export_bundle, import_bundle
 from plugmt.errors import PlugmtError
-from plugmt.registry import Store, fingerprint, weight_arrays
+from plugmt.registry import check_stored_architecture, load_decoder, load_encoder
+from plugmt.storage import Store
+from plugmt.storage.bundles import export_bundle, import_bundle
+from plugmt.storage.weights import fingerprint, weight_arrays
 
 
 def read_bundle(archive: Path) -> dict[str, bytes]:
@@ -55,23 +57,31 @@ def decoder_bundle(trained, tmp_path) -> dict[str, bytes]:
 def target(trained, tmp_path) -> Store:
     """A store already holding the encoder, so 'unchanged' means something."""
     store = Store(tmp_path / "target")
-    import_bundle(store, export_bundle(trained["store"], trained["encoder"], tmp_path / "encoder.tar.gz"))
+    import_bundle(
+        store,
+        export_bundle(trained["store"], trained["encoder"], tmp_path / "encoder.tar.gz"),
+        check_stored_architecture,
+    )
     return store
 
 
 def test_round_trip_into_a_fresh_store_keeps_every_weight(trained, tmp_path):
     source = trained["store"]
     fresh = Store(tmp_path / "fresh")
-    encoder = import_bundle(fresh, export_bundle(source, trained["encoder"], tmp_path / "e.tar.gz"))
-    decoder = import_bundle(fresh, export_bundle(source, trained["plugged"], tmp_path / "d.tar.gz"))
+    encoder = import_bundle(
+        fresh, export_bundle(source, trained["encoder"], tmp_path / "e.tar.gz"), check_stored_architecture
+    )
+    decoder = import_bundle(
+        fresh, export_bundle(source, trained["plugged"], tmp_path / "d.tar.gz"), check_stored_architecture
+    )
     assert encoder.meta == trained["encoder"].meta and decoder.meta == trained["plugged"].meta
-    loaded, vocab = fresh.load_encoder(encoder)
-    _, original_vocab = source.load_encoder(trained["encoder"])
+    loaded, vocab = load_encoder(fresh, encoder)
+    _, original_vocab = load_encoder(source, trained["encoder"])
     assert fingerprint(weight_arrays(loaded)) == trained["encoder"].meta["fingerprint"]
     assert vocab.model_bytes == original_vocab.model_bytes
     thought = loaded.thought_spec()
-    new_decoder, _ = fresh.load_decoder(decoder, thought)
-    old_decoder, _ = source.load_decoder(trained["plugged"], thought)
+    new_decoder, _ = load_decoder(fresh, decoder, thought)
+    old_decoder, _ = load_decoder(source, trained["plugged"], thought)
     for new, old in zip(weight_arrays(new_decoder), weight_arrays(old_decoder), strict=True):
         np.testing.assert_array_equal(new, old)
     assert fresh.resolve_decoder("es", encoder).id == trained["plugged"].id
@@ -153,7 +163,7 @@ def test_hostile_bundle_is_refused_in_one_line_and_the_store_is_unchanged(
     archive = write_bundle(tmp_path / "bad.tar.gz", files, extra)
     before = tree(target.root)
     with pytest.raises(PlugmtError, match=message) as caught:
-        import_bundle(target, archive)
+        import_bundle(target, archive, check_stored_architecture)
     assert "\n" not in str(caught.value)
     assert tree(target.root) == before
     assert [m.id for m in target.decoders()] == []
@@ -163,7 +173,7 @@ def test_oversize_bundle_is_refused(decoder_bundle, target, tmp_path):
     archive = write_bundle(tmp_path / "big.tar.gz", decoder_bundle)
     before = tree(target.root)
     with pytest.raises(PlugmtError, match=r"over the 1000-byte cap"):
-        import_bundle(target, archive, max_bytes=1000)
+        import_bundle(target, archive, check_stored_architecture, max_bytes=1000)
     assert tree(target.root) == before
 
 
@@ -172,20 +182,20 @@ def test_unpacked_size_counts_against_the_cap(decoder_bundle, target, tmp_path):
     archive = write_bundle(tmp_path / "bomb.tar.gz", {**decoder_bundle, "zeros": bytes(200_000)})
     assert archive.stat().st_size < 100_000
     with pytest.raises(PlugmtError, match=r"unpacks to over the 100000-byte cap"):
-        import_bundle(target, archive, max_bytes=100_000)
+        import_bundle(target, archive, check_stored_architecture, max_bytes=100_000)
 
 
 def test_not_an_archive_is_refused(target, tmp_path):
     junk = tmp_path / "junk.tar.gz"
     junk.write_bytes(b"not a tarball")
     with pytest.raises(PlugmtError, match=r"bundle junk\.tar\.gz is not a readable \.tar\.gz"):
-        import_bundle(target, junk)
+        import_bundle(target, junk, check_stored_architecture)
 
 
 def test_importing_a_module_twice_is_refused(target, trained, tmp_path):
     again = export_bundle(trained["store"], trained["encoder"], tmp_path / "again.tar.gz")
     with pytest.raises(PlugmtError, match=r"is already in the store .*remove it first"):
-        import_bundle(target, again)
+        import_bundle(target, again, check_stored_architecture)
 
 
 def test_a_damaged_module_is_not_exported(trained, tmp_path):

@@ -90,7 +90,7 @@ def test_translate_with_beam_search(run_store):
 
 def test_parallel_plugin_jobs_against_one_encoder_all_register(run_store):
     """Two decoders trained at once by Hydra's joblib launcher (separate processes), one store."""
-    from plugmt.registry import Store
+    from plugmt.storage import Store
 
     root, _ = run_store
     store = Store(root / "store")

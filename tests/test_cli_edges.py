@@ -29,7 +29,7 @@ def _sources(result: subprocess.CompletedProcess) -> list[str]:
 
 
 def test_arguments_after_double_dash_are_sentences_exactly_as_given():
-    from plugmt.workflows.cli import _split_text_arguments
+    from plugmt.cli.translate import split_text_arguments as _split_text_arguments
 
     overrides, texts = _split_text_arguments(["decoder=es", "-m", "Hello", "--", *HOSTILE])
     assert overrides == ["decoder=es", "-m"]
@@ -38,7 +38,7 @@ def test_arguments_after_double_dash_are_sentences_exactly_as_given():
 
 @pytest.mark.parametrize("argument", ["Price = 5 euros", "-5 degrees", "a=b", "--nosuch"])
 def test_an_argument_that_is_neither_a_setting_nor_plain_text_shows_the_double_dash_form(argument):
-    from plugmt.workflows.cli import _split_text_arguments
+    from plugmt.cli.translate import split_text_arguments as _split_text_arguments
 
     with pytest.raises(PlugmtError) as refused:
         _split_text_arguments(["store=s", "decoder=es", argument])
@@ -73,7 +73,7 @@ def test_the_shipped_configs_pass_their_own_checks(compose):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
 
-    from plugmt.workflows import settings
+    from plugmt.cli import checks as settings
 
     presets = ([], ["experiment=quick"], ["experiment=study", "model=transformer"], ["model=bridge"])
     with initialize_config_module("plugmt.conf", version_base="1.3"):
@@ -94,7 +94,7 @@ def test_the_shipped_configs_pass_their_own_checks(compose):
     [("batch_size", 0), ("steps", 0), ("epochs", -1), ("epochs", 0), ("log_every", 0), ("patience", 0)],
 )
 def test_each_training_bound_is_checked(key, value):
-    from plugmt.workflows import settings
+    from plugmt.cli import checks as settings
 
     with pytest.raises(PlugmtError, match=rf"^train\.{key}={value}: too small \(allowed: "):
         settings.check_group({key: value}, settings.TRAIN, "train.")
@@ -104,7 +104,7 @@ def test_each_training_bound_is_checked(key, value):
 
 
 def test_registry_takes_store_before_or_after_the_command(trained, capsys, tmp_path):
-    from plugmt.workflows.registry_cli import main
+    from plugmt.cli.store_cli import main
 
     root = str(trained["store"].root)
     main(["--store", root, "list"])
@@ -123,7 +123,7 @@ def test_registry_takes_store_before_or_after_the_command(trained, capsys, tmp_p
 def test_version_does_not_start_tensorflow():
     code = (
         "import sys; sys.argv = ['plugmt-run', '--version']\n"
-        "from plugmt.workflows.cli import run_main; run_main()\n"
+        "from plugmt.cli.apps import run_main; run_main()\n"
         "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'"
     )
     result = run(sys.executable, "-c", code)
@@ -178,26 +178,26 @@ def test_a_sweep_job_refused_is_recorded_and_the_sweep_goes_on(trained, cache_di
 
 def test_every_value_of_a_sweep_is_composed_before_hydra_runs(monkeypatch, capsys):
     """Under -m a bad value anywhere in a sweep, and a bad key beside --cfg, is one line, exit 2."""
-    from plugmt.registry import load_architectures
-    from plugmt.workflows import cli
+    from plugmt.cli import hydra_app as cli
+    from plugmt.conf.schemas import register as register_schemas
 
-    load_architectures()  # the schemas composing needs, as the console scripts load them
+    register_schemas()  # the schemas composing needs, as the console scripts load them
 
-    variants = cli._override_variants(["-m", "seed=0,1", "model=lstm,bridge", "hydra.launcher.n_jobs=2"])
+    variants = cli.override_variants(["-m", "seed=0,1", "model=lstm,bridge", "hydra.launcher.n_jobs=2"])
     assert variants == [
         ["seed=0", "model=lstm"],
         ["seed=1", "model=lstm"],
         ["seed=0", "model=bridge"],
     ]
-    assert cli._override_variants(["--cfg", "job", "seed=4"]) == [["seed=4"]]
-    assert cli._override_variants(["--nosuch-flag", "seed=4"]) is None  # Hydra's to answer
+    assert cli.override_variants(["--cfg", "job", "seed=4"]) == [["seed=4"]]
+    assert cli.override_variants(["--nosuch-flag", "seed=4"]) is None  # Hydra's to answer
     cases = (
         (["-m", "seed=0,1", "model=lstm,nosuch"], "model/nosuch"),
         (["--cfg", "job", "encoder.unitz=3"], "unitz"),
     )
     for argv, named in cases:
         with pytest.raises(SystemExit) as stop:
-            cli._check_overrides(cli.CONFIG_PATH, "config", argv)
+            cli.check_overrides(cli.CONFIG_PATH, "config", argv)
         assert stop.value.code == 2
         lines = capsys.readouterr().err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("plugmt: error: ") and named in lines[0], lines

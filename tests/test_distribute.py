@@ -40,15 +40,22 @@ def test_a_mirrored_step_over_two_devices_matches_the_single_device_step(tmp_pat
     assert result["resume_gap"] < 1e-6  # mirrored variables checkpoint and resume too
 
 
-def test_an_unknown_strategy_is_named(compose):
-    from plugmt.workflows.trainer import train_settings
+def test_an_unknown_strategy_is_named(capsys):
+    from plugmt.cli.hydra_app import CONFIG_PATH, check_overrides
+    from plugmt.conf.schemas import register
 
-    with pytest.raises(PlugmtError, match=r"train\.strategy='horovod'"):
-        train_settings(compose("train.strategy=horovod"))
+    register()
+    with pytest.raises(SystemExit) as stop:
+        check_overrides(CONFIG_PATH, "config", ["train.strategy=horovod"])
+    assert stop.value.code == 2
+    line = capsys.readouterr().err.strip()
+    assert line == "plugmt: error: train.strategy=horovod: not one of the choices " + (
+        "(allowed: none, mirrored, multi_worker)"
+    )
 
 
 def test_a_broken_tf_config_is_named(monkeypatch):
-    from plugmt.workflows.distribute import make_strategy
+    from plugmt.training.distribute import make_strategy
 
     monkeypatch.setenv("TF_CONFIG", "{cluster: ")
     with pytest.raises(PlugmtError, match="TF_CONFIG is not valid JSON"):

@@ -6,15 +6,10 @@ import pytest
 
 from plugmt.corpora.corpus import load_corpus
 from plugmt.errors import PlugmtError
-from plugmt.workflows.evaluation import (
-    paired_bootstrap,
-    pivot_scores,
-    score,
-    wilson_interval,
-    zero_shot_matrix,
-)
-from plugmt.workflows.report import write_report
-from plugmt.workflows.translator import Translator
+from plugmt.evaluation.matrix import pivot_scores, zero_shot_matrix
+from plugmt.evaluation.metrics import paired_bootstrap, score, wilson_interval
+from plugmt.evaluation.report import write_report
+from plugmt.inference.translator import Translator
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +68,7 @@ def test_an_unknown_decoder_in_eval_is_refused(trained):
 
 
 def test_retrieval_on_hand_made_vectors():
-    from plugmt.workflows.diagnostics import retrieval_scores
+    from plugmt.evaluation.diagnostics import retrieval_scores
 
     a = np.eye(3)
     assert retrieval_scores(a, a * 5) == {"retrieval": 1.0, "same_cosine": 1.0, "different_cosine": 0.0}
@@ -121,7 +116,7 @@ class _MeaningVocab:
 
 
 def test_retrieval_is_perfect_for_language_neutral_thoughts_and_chance_for_shuffled_ones():
-    from plugmt.workflows.diagnostics import thought_diagnostics
+    from plugmt.evaluation.diagnostics import thought_diagnostics
 
     n = 60
     english = [f"en{i}" for i in range(n)]
@@ -211,8 +206,8 @@ def test_cells_carry_their_uncertainty_and_their_own_pivot_comparison(matrix, tm
 def test_the_matrix_says_which_modules_a_budget_cut_short() -> None:
     from types import SimpleNamespace
 
-    from plugmt.workflows.evaluation import Matrix, training_record
-    from plugmt.workflows.report import markdown
+    from plugmt.evaluation.matrix import Matrix, training_record
+    from plugmt.evaluation.report import markdown
 
     def module(name: str, **training) -> SimpleNamespace:
         return SimpleNamespace(id=name, meta={"stage": "joint", "training": training})
@@ -237,7 +232,7 @@ def test_the_matrix_says_which_modules_a_budget_cut_short() -> None:
 
 
 def test_max_items_null_scores_the_whole_split() -> None:
-    from plugmt.workflows.evaluation import sample_rows
+    from plugmt.corpora.corpus import sample_rows
 
     assert sample_rows(5266, None).tolist() == list(range(5266))
     sample = sample_rows(5266, 5000)

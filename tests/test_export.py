@@ -11,9 +11,9 @@ from test_architectures import encoder_and_decoder
 
 from plugmt.corpora.vocab import Vocab
 from plugmt.errors import PlugmtError
-from plugmt.registry import Store
-from plugmt.workflows.export import INFO_FILE, export_pair
-from plugmt.workflows.translator import Translator
+from plugmt.inference.export import INFO_FILE, export_pair
+from plugmt.inference.translator import Translator
+from plugmt.storage import Store
 
 # Dates of the tiny corpus, a character it never saw, an empty line, a long line.
 SENTENCES = ["Monday, January 3, 2000", "3 janvier 2000", "", "Dienstag, 4. Januar 2000 ☃", "1/3/00 " * 6]

@@ -16,8 +16,8 @@ from conftest import TINY
 from test_distribute import package_env
 from test_resume import largest_difference, stored_weights
 
-from plugmt.registry import Store
-from plugmt.workflows.resume import RUNS
+from plugmt.storage import Store
+from plugmt.training.checkpoints import RUNS
 
 STEPS = 250
 FAULT = [f"train.steps={STEPS}", "train.checkpoint_every=7", "train.log_every=5", "data.pairs=[en-fr]"]
@@ -30,7 +30,7 @@ class Attempt:
     """One `plugmt-train` process, its stderr lines read as they come, with their arrival times."""
 
     def __init__(self, args: list[str], cwd: Path) -> None:
-        command = [sys.executable, "-c", "from plugmt.workflows.cli import train_main; train_main()"]
+        command = [sys.executable, "-c", "from plugmt.cli.apps import train_main; train_main()"]
         self.process = subprocess.Popen(
             [*command, *args],
             cwd=cwd,
@@ -71,7 +71,7 @@ class Attempt:
 
 
 def test_a_run_killed_at_random_moments_stores_the_uninterrupted_result(compose, cache_dir, tmp_path):
-    from plugmt.workflows.training import train_joint
+    from plugmt.training.stages import train_joint
 
     reference = tmp_path / "reference"
     train_joint(compose(f"store={reference}", *FAULT), Store(reference))

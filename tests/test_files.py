@@ -82,10 +82,10 @@ def test_a_path_that_is_not_a_folder_is_named(tmp_path):
 
 
 def test_joint_training_and_the_matrix_run_on_files(folder, compose, tmp_path):
-    from plugmt.registry import Store
-    from plugmt.workflows.evaluation import zero_shot_matrix
-    from plugmt.workflows.training import train_joint
-    from plugmt.workflows.translator import Translator
+    from plugmt.evaluation.matrix import zero_shot_matrix
+    from plugmt.inference.translator import Translator
+    from plugmt.storage import Store
+    from plugmt.training.stages import train_joint
 
     cfg = compose(
         "data=files",

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from plugmt.workflows.gate import failures
+from plugmt.evaluation.gate import failures
 
 
 def _cell(src: str, tgt: str, kind: str, exact: float, pivot: float | None = None) -> dict:
@@ -50,7 +50,7 @@ def test_a_matrix_without_unseen_cells_does_not_pass() -> None:
 def test_the_command_exits_1_on_failure_and_2_on_a_missing_file(tmp_path) -> None:
     bad = tmp_path / "matrix.json"
     bad.write_text(json.dumps(_matrix(*GOOD["cells"], _cell("de", "en", "supervised", 0.5))))
-    run = [sys.executable, "-m", "plugmt.workflows.gate"]
+    run = [sys.executable, "-m", "plugmt.evaluation.gate"]
     failed = subprocess.run([*run, str(bad)], capture_output=True, text=True)
     assert failed.returncode == 1 and "de→en supervised exact 0.500" in failed.stderr
     missing = subprocess.run([*run, str(tmp_path / "none.json")], capture_output=True, text=True)

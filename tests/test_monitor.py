@@ -1,7 +1,7 @@
 import keras
 import numpy as np
 
-from plugmt.workflows.monitor import Monitor, Validation
+from plugmt.training.monitor import Monitor, Validation
 
 
 def scripted(scores):

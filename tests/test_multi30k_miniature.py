@@ -8,7 +8,7 @@ import json
 import datasets
 import pytest
 
-from plugmt.workflows.cli import run
+from plugmt.cli.apps import run
 
 WORDS = {
     "en": ["a", "dog", "cat", "runs", "sleeps", "red", "big"],
@@ -60,9 +60,9 @@ def _compose(cache_dir, tmp_path, *data):
     """The experiment's config as plugmt-run composes it (not conftest's TINY: that pins the LSTM)."""
     from hydra import compose, initialize_config_module
 
-    from plugmt.registry import load_architectures
+    from plugmt.conf.schemas import register as register_schemas
 
-    load_architectures()
+    register_schemas()
     overrides = [
         "experiment=multi30k",
         *data,

@@ -2,8 +2,9 @@ import shutil
 
 import pytest
 
-from plugmt.workflows.cli import _accept_plus_experiment, _split_text_arguments
-from plugmt.workflows.registry_cli import main
+from plugmt.cli.hydra_app import accept_plus_experiment as _accept_plus_experiment
+from plugmt.cli.store_cli import main
+from plugmt.cli.translate import split_text_arguments as _split_text_arguments
 
 
 def test_list_shows_every_module_with_its_language_and_pairs(trained, capsys):

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from plugmt.corpora.batches import MultiTargetBatches
-from plugmt.registry import Store, weight_arrays
-from plugmt.workflows.resume import RUNS
+from plugmt.registry import load_decoder, load_encoder
+from plugmt.storage import Store
+from plugmt.storage.weights import weight_arrays
+from plugmt.training.checkpoints import RUNS
 
 RESUME = ("train.steps=10", "train.checkpoint_every=4", "train.log_every=3", "data.pairs=[en-fr,fr-en,en-de]")
 
@@ -19,11 +21,11 @@ RESUME = ("train.steps=10", "train.checkpoint_every=4", "train.log_every=3", "da
 def stored_weights(store: Store) -> tuple[dict[str, list[np.ndarray]], list[float]]:
     """Encoder and newest decoder per language, as arrays; and the joint stage's loss history."""
     module = store.encoder()
-    encoder, _ = store.load_encoder(module)
+    encoder, _ = load_encoder(store, module)
     weights = {"encoder": weight_arrays(encoder)}
     for decoder in store.decoders(module.id):  # oldest first: the newest per language wins
         store.verify(decoder)
-        weights[decoder.meta["lang"]] = weight_arrays(store.load_decoder(decoder, encoder.thought_spec())[0])
+        weights[decoder.meta["lang"]] = weight_arrays(load_decoder(store, decoder, encoder.thought_spec())[0])
     return weights, module.meta["training"]["loss"]
 
 
@@ -52,7 +54,7 @@ def crash_after(monkeypatch: pytest.MonkeyPatch, batches: int) -> None:
 
 @pytest.fixture(scope="module")
 def uninterrupted(compose, tmp_path_factory):
-    from plugmt.workflows.training import train_joint
+    from plugmt.training.stages import train_joint
 
     root = tmp_path_factory.mktemp("uninterrupted")
     train_joint(compose(f"store={root}", *RESUME), Store(root))
@@ -62,8 +64,8 @@ def uninterrupted(compose, tmp_path_factory):
 def test_a_stage_stopped_part_way_resumes_to_the_same_weights_and_losses(
     compose, uninterrupted, tmp_path, monkeypatch, caplog
 ):
-    from plugmt.workflows import training
-    from plugmt.workflows.training import train_joint
+    from plugmt.training import stages as training
+    from plugmt.training.stages import train_joint
 
     cfg = compose(f"store={tmp_path}", *RESUME)
     with monkeypatch.context() as patch:
@@ -92,7 +94,7 @@ def test_a_stage_stopped_part_way_resumes_to_the_same_weights_and_losses(
 def test_a_resumed_stage_selects_from_every_validation(compose, tmp_path, monkeypatch):
     """With validate_every, the validations before a kill survive it: the resumed run records all
     of them and selects among them (tests/test_monitor.py checks the best weights come back)."""
-    from plugmt.workflows.training import train_joint
+    from plugmt.training.stages import train_joint
 
     cfg = compose(f"store={tmp_path}", *RESUME, "train.validate_every=3", "train.eval_items=8")
     with monkeypatch.context() as patch:
@@ -107,7 +109,7 @@ def test_a_resumed_stage_selects_from_every_validation(compose, tmp_path, monkey
 
 
 def test_resume_false_starts_afresh(compose, uninterrupted, tmp_path, monkeypatch, caplog):
-    from plugmt.workflows.training import train_joint
+    from plugmt.training.stages import train_joint
 
     with monkeypatch.context() as patch:
         crash_after(patch, 6)
@@ -125,7 +127,7 @@ def test_a_checkpoint_cut_short_leaves_the_previous_one_in_use(tmp_path):
     import keras
 
     from plugmt.registry import build_encoder
-    from plugmt.workflows.resume import TrainingCheckpoint
+    from plugmt.training.checkpoints import TrainingCheckpoint
 
     encoder = build_encoder({"name": "lstm", "units": 4, "embed_dim": 2}, vocab_size=6)
     optimizer = keras.optimizers.Adam()
@@ -144,7 +146,7 @@ def test_a_checkpoint_cut_short_leaves_the_previous_one_in_use(tmp_path):
 
 
 def test_the_same_command_finds_the_same_run_folder(compose, tmp_path):
-    from plugmt.workflows.resume import run_folder
+    from plugmt.training.checkpoints import run_folder
 
     def folder(*overrides: str) -> Path:
         return run_folder(tmp_path, "joint", compose(f"store={tmp_path}", *overrides))

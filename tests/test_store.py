@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from plugmt.errors import PlugmtError
-from plugmt.registry import Store, fingerprint, weight_arrays
-from plugmt.workflows.translator import Translator
+from plugmt.inference.translator import Translator
+from plugmt.registry import load_encoder
+from plugmt.storage import Store
+from plugmt.storage.weights import fingerprint, weight_arrays
 
 SENTENCES = ["Monday, January 3, 2000", "3 janvier 2000", ""]
 
@@ -75,7 +77,7 @@ def test_truncated_weights_file_is_named(trained, tmp_path):
     weights = encoder.path / "weights.npz"
     weights.write_bytes(weights.read_bytes()[:100])
     with pytest.raises(PlugmtError, match=r"store file .*weights\.npz is truncated or modified"):
-        store.load_encoder(encoder)
+        load_encoder(store, encoder)
 
 
 def test_empty_store_says_how_to_fill_it(tmp_path):
@@ -107,7 +109,7 @@ def test_weights_load_without_pickle(trained):
 
 
 def test_the_translator_decodes_with_the_beam_it_was_opened_with(trained):
-    from plugmt.workflows.translator import Translator
+    from plugmt.inference.translator import Translator
 
     greedy = Translator.open(trained["store"]).plug("fr").pipeline
     beam = Translator.open(trained["store"], beam_size=3).plug("fr").pipeline

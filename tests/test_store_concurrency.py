@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from plugmt.registry import Store
+from plugmt.storage import Store
 
 # Tiny stand-ins for a trained layer and its vocabulary: the store only reads these attributes, so
 # the writers need neither TensorFlow nor training and the race window stays the store's own.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from plugmt.store import Store
+from plugmt.storage import Store
 
 
 @dataclass

@@ -4,12 +4,14 @@ import uuid
 
 import pytest
 
-from plugmt.bundles import export_bundle, import_bundle
+from plugmt.cli.runtime import store_path
 from plugmt.errors import PlugmtError
-from plugmt.registry import Store, fingerprint, weight_arrays
-from plugmt.store_files import LocalFiles, RemoteFiles
-from plugmt.workflows.runtime import store_path
-from plugmt.workflows.translator import Translator
+from plugmt.inference.translator import Translator
+from plugmt.registry import check_stored_architecture, load_decoder, load_encoder
+from plugmt.storage import Store
+from plugmt.storage.bundles import export_bundle, import_bundle
+from plugmt.storage.files import LocalFiles, RemoteFiles
+from plugmt.storage.weights import fingerprint, weight_arrays
 
 SENTENCES = ["Monday, January 3, 2000", "3 janvier 2000"]
 
@@ -22,9 +24,9 @@ def memory_store() -> Store:
 def copy_modules(trained, store: Store):
     """Save the trained encoder and its es decoder into `store` through the ordinary save path."""
     source = trained["store"]
-    encoder_layer, source_vocab = source.load_encoder(trained["encoder"])
+    encoder_layer, source_vocab = load_encoder(source, trained["encoder"])
     encoder = store.save_encoder(encoder_layer, source_vocab, {"languages": ["en", "fr", "de"]})
-    decoder_layer, vocab = source.load_decoder(trained["plugged"], encoder_layer.thought_spec())
+    decoder_layer, vocab = load_decoder(source, trained["plugged"], encoder_layer.thought_spec())
     record = {k: v for k, v in trained["plugged"].meta.items() if k in ("lang", "pairs", "stage", "max_len")}
     decoder = store.save_decoder(decoder_layer, vocab, encoder, record)
     return encoder, decoder
@@ -38,7 +40,7 @@ def test_memory_store_saves_lists_verifies_and_loads(trained, memory_store):
     assert [m.id for m in memory_store.decoders()] == [decoder.id]
     for module in (encoder, decoder):
         memory_store.verify(module)
-    loaded, _ = memory_store.load_encoder(memory_store.encoder())
+    loaded, _ = load_encoder(memory_store, memory_store.encoder())
     assert fingerprint(weight_arrays(loaded)) == trained["encoder"].meta["fingerprint"]
     here = Translator(memory_store, memory_store.encoder()).translate(SENTENCES, decoder="es")
     there = Translator(trained["store"], trained["encoder"]).translate(SENTENCES, decoder="es")
@@ -54,9 +56,17 @@ def test_memory_store_names_a_damaged_file(trained, memory_store):
 
 def test_memory_store_takes_bundles_and_removes_modules(trained, memory_store, tmp_path):
     source = trained["store"]
-    decoder = import_bundle(memory_store, export_bundle(source, trained["plugged"], tmp_path / "d.tar.gz"))
+    decoder = import_bundle(
+        memory_store,
+        export_bundle(source, trained["plugged"], tmp_path / "d.tar.gz"),
+        check_stored_architecture,
+    )
     assert not memory_store.has_encoder(decoder.meta["encoder_id"])  # allowed: shown by `show`
-    encoder = import_bundle(memory_store, export_bundle(source, trained["encoder"], tmp_path / "e.tar.gz"))
+    encoder = import_bundle(
+        memory_store,
+        export_bundle(source, trained["encoder"], tmp_path / "e.tar.gz"),
+        check_stored_architecture,
+    )
     with pytest.raises(PlugmtError, match=r"has 1 stored decoder\(s\) trained against it"):
         memory_store.remove(encoder)
     memory_store.remove(decoder)

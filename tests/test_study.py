@@ -3,8 +3,10 @@ import math
 
 import pytest
 
+from plugmt.cli.study_cli import main
 from plugmt.errors import PlugmtError
-from plugmt.workflows.study import main, markdown, summarise, t95
+from plugmt.evaluation.report import study_markdown as markdown
+from plugmt.evaluation.study import summarise, t95
 
 
 def _cell(src, tgt, kind, exact, pivot=None, path=None):

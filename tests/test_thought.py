@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from plugmt.encoders.thought import Thought, ThoughtSpec
 from plugmt.errors import PlugmtError
 from plugmt.registry import build_decoder, build_encoder
+from plugmt.thought import Thought, ThoughtSpec
 
 
 def test_vector_thought_pools_its_states_side_by_side():

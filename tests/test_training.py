@@ -2,29 +2,32 @@ import shutil
 
 import numpy as np
 
-from plugmt.registry import Store, fingerprint, weight_arrays
-from plugmt.workflows.training import train_plugin
+from plugmt.registry import load_encoder
+from plugmt.storage import Store
+from plugmt.storage.weights import fingerprint, weight_arrays
+from plugmt.training import stages
+from plugmt.training.stages import train_plugin
 
 
 def test_plugin_training_leaves_the_encoder_bit_identical(trained, compose, tmp_path):
     shutil.copytree(trained["store"].root, tmp_path / "store")
     store = Store(tmp_path / "store")
     encoder_module = store.encoder()
-    before = weight_arrays(store.load_encoder(encoder_module)[0])
+    before = weight_arrays(load_encoder(store, encoder_module)[0])
     cfg = compose(f"store={store.root}", "train.steps=4", "seed=3")
     # Observe the very encoder object the plug-in run trains against.
     seen = {}
-    original = store.load_encoder
+    original = stages.load_encoder
 
-    def spy(module):
-        seen["encoder"], vocab = original(module)
+    def spy(store, module):
+        seen["encoder"], vocab = original(store, module)
         return seen["encoder"], vocab
 
-    store.load_encoder = spy
+    stages.load_encoder = spy
     try:
         module = train_plugin(cfg, store, "es", ["fr-es"])
     finally:
-        del store.load_encoder
+        stages.load_encoder = original
     after = weight_arrays(seen["encoder"])
     assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
     assert fingerprint(after) == encoder_module.meta["fingerprint"]
@@ -33,7 +36,7 @@ def test_plugin_training_leaves_the_encoder_bit_identical(trained, compose, tmp_
 
 
 def test_the_same_seed_trains_the_same_encoder(compose, tmp_path):
-    from plugmt.workflows.training import train_joint
+    from plugmt.training.stages import train_joint
 
     prints = []
     for run in ("a", "b"):
@@ -44,7 +47,7 @@ def test_the_same_seed_trains_the_same_encoder(compose, tmp_path):
 
 
 def test_training_lowers_the_loss(compose, tmp_path):
-    from plugmt.workflows.training import train_joint
+    from plugmt.training.stages import train_joint
 
     cfg = compose(
         f"store={tmp_path}",
@@ -63,7 +66,8 @@ def test_steps_of_any_length_reuse_one_trace(compose, tmp_path):
     """A retracing guard: batches of different lengths and directions must not recompile the step."""
     from plugmt.corpora.batches import MultiTargetBatches
     from plugmt.registry import build_decoder, build_encoder
-    from plugmt.workflows.trainer import Trainer, train_settings
+    from plugmt.training.settings import train_settings
+    from plugmt.training.step import Trainer
 
     cfg = compose()
     encoder = build_encoder({"name": "lstm", "units": 8, "embed_dim": 4}, vocab_size=12)
@@ -91,8 +95,8 @@ def test_steps_of_any_length_reuse_one_trace(compose, tmp_path):
 
 
 def test_periodic_validation_keeps_the_best_weights_and_logs_to_tensorboard(compose, tmp_path):
-    from plugmt.registry import Store
-    from plugmt.workflows.training import train_joint
+    from plugmt.storage import Store
+    from plugmt.training.stages import train_joint
 
     cfg = compose(
         f"store={tmp_path / 'store'}",

@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from plugmt.cli import store_cli as registry_cli
 from plugmt.errors import PlugmtError
-from plugmt.registry import Store
-from plugmt.workflows import registry_cli
-from plugmt.workflows.translator import Translator
+from plugmt.inference.translator import Translator
+from plugmt.registry import check_stored_architecture, load_decoder, load_encoder
+from plugmt.storage import Store
 
 
 def copy_store(trained, tmp_path) -> Store:
@@ -53,7 +54,7 @@ def rewrite(folder: Path, meta=None, config=None, weights=None, vocab=None) -> N
 
 def refingerprinted(change):
     """Weights changed by `change`, with the recorded fingerprint recomputed to match them."""
-    from plugmt.weights import fingerprint
+    from plugmt.storage.weights import fingerprint
 
     def apply(arrays, meta):
         arrays = change(arrays)
@@ -219,7 +220,7 @@ def test_an_imported_module_passes_the_same_validator(trained, tmp_path, monkeyp
     """A bundle built from a damaged module is refused at import with the store's own words."""
     import tarfile
 
-    from plugmt.bundles import export_bundle, import_bundle
+    from plugmt.storage.bundles import export_bundle, import_bundle
 
     monkeypatch.setenv("PLUGMT_TEST_SECRET", "hunter2")
     with tarfile.open(export_bundle(trained["store"], trained["plugged"], tmp_path / "es.tar.gz")) as tar:
@@ -246,14 +247,14 @@ def test_an_imported_module_passes_the_same_validator(trained, tmp_path, monkeyp
                 entry.size = len(data)
                 tar.addfile(entry, io.BytesIO(data))
         with pytest.raises(PlugmtError, match=message) as caught:
-            import_bundle(target, archive)
+            import_bundle(target, archive, check_stored_architecture)
         assert "hunter2" not in str(caught.value) and "\n" not in str(caught.value)
         assert not Path(target.root).exists() or not any(Path(target.root).rglob("meta.json"))
 
 
 def test_a_record_cannot_rename_a_stored_module(trained, tmp_path):
     store = copy_store(trained, tmp_path)
-    encoder, vocab = store.load_encoder(store.encoder())
+    encoder, vocab = load_encoder(store, store.encoder())
     shutil.rmtree(store.encoder().path)
     saved = store.save_encoder(encoder, vocab, {"languages": ["en"], "id": "evil", "role": "decoder"})
     assert saved.id == trained["encoder"].id and saved.meta["role"] == "encoder"
@@ -263,7 +264,7 @@ def test_a_record_cannot_rename_a_stored_module(trained, tmp_path):
 
 
 def test_training_refuses_a_store_that_is_a_file_or_lives_only_in_memory(trained, tmp_path):
-    from plugmt.workflows.training import train_joint
+    from plugmt.training.stages import train_joint
 
     afile = tmp_path / "store.txt"
     afile.write_text("x")
@@ -275,7 +276,7 @@ def test_training_refuses_a_store_that_is_a_file_or_lives_only_in_memory(trained
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_training_refuses_a_read_only_store(trained, tmp_path):
-    from plugmt.workflows.training import train_joint
+    from plugmt.training.stages import train_joint
 
     (tmp_path / "ro").mkdir(mode=0o555)
     with pytest.raises(PlugmtError, match=r"cannot be written"):
@@ -297,9 +298,9 @@ def test_an_encoder_in_use_by_a_run_is_not_removed_without_force(trained, tmp_pa
 def test_a_decoder_is_not_stored_once_its_encoder_is_gone(trained, tmp_path):
     store = copy_store(trained, tmp_path)
     encoder = store.encoder()
-    spec = store.load_encoder(encoder)[0].thought_spec()
+    spec = load_encoder(store, encoder)[0].thought_spec()
     module = store.resolve_decoder("es", encoder)
-    decoder, vocab = store.load_decoder(module, spec)
+    decoder, vocab = load_decoder(store, module, spec)
     store.remove(encoder, force=True)
     before = sorted(p.name for p in Path(store.root).rglob("*"))
     with pytest.raises(PlugmtError, match=r"encoder lstm-\S+ was removed from the store .* not stored"):
@@ -311,7 +312,7 @@ def test_stale_temporary_folders_are_cleaned_on_the_next_write(trained, tmp_path
     store = copy_store(trained, tmp_path)
     encoder = store.encoder()
     module = store.resolve_decoder("es", encoder)
-    decoder, vocab = store.load_decoder(module, store.load_encoder(encoder)[0].thought_spec())
+    decoder, vocab = load_decoder(store, module, load_encoder(store, encoder)[0].thought_spec())
     folder = module.path.parent
     old, new = folder / ".tmp-killed-1234", folder / ".tmp-writing-5678"
     for path in (old, new):

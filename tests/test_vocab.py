@@ -1,4 +1,5 @@
-from plugmt.corpora.vocab import EOS_ID, Vocab
+from plugmt.corpora.vocab import Vocab
+from plugmt.thought import EOS_ID
 
 
 def test_char_vocabulary_round_trips_text_exactly():

@@ -1,0 +1,116 @@
+"""The console scripts: thin Hydra apps over the Python API, one `conf/` tree for all of them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from plugmt.cli import checks as settings
+from plugmt.cli.hydra_app import hydra_app, output_dir, store_from, translator_from
+from plugmt.cli.translate import export_main, translate_main
+from plugmt.errors import PlugmtError
+
+__all__ = ["eval_main", "export_main", "registry_main", "run_main", "train_main", "translate_main"]
+
+log = logging.getLogger("plugmt")
+
+
+def _stage_train(cfg: Any) -> None:
+    from plugmt.training.stages import train_joint, train_plugin
+
+    mode = cfg.train.mode
+    if mode == "joint":
+        train_joint(cfg, store_from(cfg))
+    elif mode == "plugin":
+        train_plugin(cfg, store_from(cfg))
+    else:
+        raise PlugmtError(f"train.mode={mode!r} is not one of: joint, plugin")
+
+
+def _stage_plugin(cfg: Any) -> None:
+    """plugmt-run's plug-in stage: `plugin.train` settings override `train` for this stage only
+    (e.g. its own time budget)."""
+    from omegaconf import OmegaConf
+
+    from plugmt.training.stages import train_plugin
+
+    own = cfg.plugin.get("train") or {}
+    if own:
+        cfg = OmegaConf.merge(cfg, {"train": own})
+    train_plugin(cfg, store_from(cfg), cfg.plugin.lang, cfg.plugin.pairs)
+
+
+def _stage_eval(cfg: Any) -> None:
+    from plugmt.corpora.corpus import load_corpus
+    from plugmt.evaluation.matrix import adapter_sample, zero_shot_matrix
+    from plugmt.evaluation.report import write_report
+
+    corpus = load_corpus(cfg.data)
+    adapter, adapter_texts = cfg.eval.get("adapter"), []
+    if adapter:
+        if not cfg.allow_foreign:
+            raise PlugmtError("eval.adapter maps thoughts for foreign decoders; add allow_foreign=true")
+        adapter_texts = adapter_sample(
+            corpus, store_from(cfg).encoder(cfg.get("encoder_id")), cfg.eval.adapter_items
+        )
+    translator = translator_from(cfg, cfg.eval.beam_size, cfg.eval.length_penalty, adapter, adapter_texts)
+    matrix = zero_shot_matrix(
+        translator,
+        corpus,
+        sources=cfg.eval.sources,
+        decoders=cfg.eval.decoders,
+        split=cfg.eval.split,
+        max_items=cfg.eval.max_items,
+    )
+    out = output_dir(cfg.eval.out)
+    print(write_report(matrix, out), end="")
+    if matrix.unconverged():
+        log.warning(
+            f"WARNING: these modules were stopped by a budget before validation converged: "
+            f"{', '.join(matrix.unconverged())}; the matrix may not hold on another seed"
+        )
+    log.info(f"eval done: {len(matrix.cells)} cells; matrix.json, matrix.md, matrix.png in {out}")
+
+
+STAGES = {"joint": _stage_train, "plugin": _stage_plugin, "eval": _stage_eval}
+
+
+def run(cfg: Any) -> None:
+    """An experiment's stages in order (default: joint, plugin, eval)."""
+    unknown = [s for s in cfg.stages if s not in STAGES]
+    if unknown:
+        raise PlugmtError(f"unknown stage {unknown[0]!r} in stages; known: {', '.join(STAGES)}")
+    settings.check_main(cfg, list(cfg.stages))
+    for stage in cfg.stages:
+        STAGES[stage](cfg)
+
+
+def train(cfg: Any) -> None:
+    settings.check_main(cfg, ["joint"])
+    _stage_train(cfg)
+
+
+def evaluate(cfg: Any) -> None:
+    settings.check_main(cfg, ["eval"])
+    _stage_eval(cfg)
+
+
+# --------------------------------------------------------------------------- console scripts
+
+
+def run_main() -> None:
+    hydra_app("config", run)
+
+
+def train_main() -> None:
+    hydra_app("config", train)
+
+
+def eval_main() -> None:
+    hydra_app("config", evaluate)
+
+
+def registry_main() -> None:
+    from plugmt.cli.store_cli import main
+
+    main()

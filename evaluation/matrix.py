@@ -1,0 +1,180 @@
+"""The zero-shot matrix: every source x target cell, labelled, scored, beside its pivot baseline."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from plugmt.corpora.corpus import Corpus, sample_rows
+from plugmt.corpora.pairs import Pair, pivot_path
+from plugmt.errors import PlugmtError
+from plugmt.evaluation.diagnostics import thought_diagnostics
+from plugmt.evaluation.metrics import exact_hits, paired_bootstrap, score, signatures, wilson_interval
+from plugmt.inference.translator import Translator
+from plugmt.storage import StoredModule
+
+log = logging.getLogger("plugmt.eval")
+
+SUPERVISED, ZERO_SHOT, PLUGGED, FOREIGN = "supervised", "zero-shot", "plugged", "foreign"
+
+
+@dataclass
+class Cell:
+    src: str
+    tgt: str
+    kind: str
+    n: int
+    exact: float
+    chrf: float
+    bleu: float
+    decoder: str
+    pivot: dict[str, Any] | None = None
+    exact_ci: list[float] | None = None  # 95% Wilson interval of `exact` over the n items
+
+
+@dataclass
+class Matrix:
+    encoder: str
+    split: str
+    cells: list[Cell]
+    signatures: dict[str, str] = field(default_factory=dict)
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    training: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "encoder": self.encoder,
+            "split": self.split,
+            "signatures": self.signatures,
+            "cells": [asdict(c) for c in self.cells],
+            "thought_diagnostics": self.diagnostics,
+            "training": self.training,
+        }
+
+    def unconverged(self) -> list[str]:
+        """Modules whose stage a budget stopped before validation converged."""
+        return [m["id"] for m in self.training if m.get("converged") is False]
+
+
+def training_record(modules: Sequence[StoredModule]) -> list[dict[str, Any]]:
+    """How each module's stage ended: steps, why it stopped, whether validation had converged."""
+    rows = []
+    for module in modules:
+        history = module.meta.get("training") or {}
+        keys = ("steps", "seconds", "stopped", "converged", "selected_step")
+        rows.append({"id": module.id, "stage": module.meta.get("stage"), **{k: history.get(k) for k in keys}})
+    return rows
+
+
+def cell_kind(src: str, tgt: str, decoder: StoredModule, encoder: StoredModule) -> str:
+    """supervised: trained on this direction; plugged: a plug-in decoder on a direction it never saw;
+    zero-shot: a jointly trained decoder on a direction never sampled; foreign: trained against
+    another encoder."""
+    if decoder.meta["encoder_fingerprint"] != encoder.meta["fingerprint"]:
+        return FOREIGN
+    if [src, tgt] in decoder.meta.get("pairs", []):
+        return SUPERVISED
+    return PLUGGED if decoder.meta.get("stage") == "plugin" else ZERO_SHOT
+
+
+def zero_shot_matrix(
+    translator: Translator,
+    corpus: Corpus,
+    sources: Sequence[str] | None = None,
+    decoders: Sequence[str] | None = None,
+    split: str = "test",
+    max_items: int | None = 300,
+    batch_size: int = 256,
+) -> Matrix:
+    """Translate a fixed sample of `split` along every (source, decoder) cell and its pivot chain."""
+    encoder = translator.encoder_module
+    readable = list(encoder.meta.get("languages", []))
+    sources = list(sources or [s for s in readable if s in corpus.languages])
+    names = list(decoders or _newest_languages(translator))
+    if not names:
+        raise PlugmtError(f"no decoder in the store fits encoder {encoder.id}; train one first")
+    plugged = {name: translator.plug(name) for name in names}
+    rows = sample_rows(len(corpus.groups(split)), max_items)
+    # Sources must be in the corpus (texts() says so in words); a decoder language it lacks is skipped.
+    needed = set(sources) | {p.lang for p in plugged.values() if p.lang in corpus.languages}
+    texts = {}
+    for lang in sorted(needed):
+        column = corpus.texts(split, lang)
+        texts[lang] = [column[i] for i in rows]
+    by_lang = {p.lang: p for p in plugged.values()}
+    edges: set[Pair] = {tuple(p) for d in plugged.values() for p in d.module.meta.get("pairs", [])}
+    memo: dict[tuple[str, ...], list[str]] = {}
+
+    def along(path: Sequence[str]) -> list[str]:
+        key = tuple(path)
+        if key not in memo:
+            inputs = texts[path[0]] if len(path) == 2 else along(path[:-1])
+            memo[key] = by_lang[path[-1]].pipeline(inputs, batch_size)
+        return memo[key]
+
+    cells = []
+    for src in sources:
+        for decoder in plugged.values():
+            tgt = decoder.lang
+            if tgt == src or tgt not in texts:
+                continue
+            kind = cell_kind(src, tgt, decoder.module, encoder)
+            references = texts[tgt]
+            hypotheses = along([src, tgt])
+            hits = exact_hits(hypotheses, references)
+            cell = Cell(
+                src,
+                tgt,
+                kind,
+                len(rows),
+                decoder=decoder.module.id,
+                exact_ci=wilson_interval(hits, len(rows)),
+                **score(hypotheses, references),
+            )
+            if kind != SUPERVISED:
+                path = pivot_path(src, tgt, edges)
+                if path and len(path) > 2:
+                    cell.pivot = pivot_scores(path, hits, hypotheses, along(path), references)
+            cells.append(cell)
+            log.info(f"{src}→{tgt} {kind}: exact {cell.exact:.3f} chrF {cell.chrf:.1f}")
+    diagnostics = thought_diagnostics(
+        translator.encoder, translator.source_vocab, {lang: texts[lang] for lang in sources}
+    )
+    modules = [encoder, *(p.module for p in plugged.values())]
+    return Matrix(encoder.id, split, cells, signatures(), diagnostics, training_record(modules))
+
+
+def pivot_scores(
+    path: Sequence[str],
+    hits: int,
+    hypotheses: Sequence[str],
+    pivot_hypotheses: Sequence[str],
+    references: Sequence[str],
+) -> dict[str, Any]:
+    """A non-supervised cell's pivot: its path and scores, and the cell measured against it (exact
+    ÷ pivot exact, the cell's `hits` over the pivot's; sacrebleu's paired bootstrap for BLEU, chrF)."""
+    pivot_hits = exact_hits(pivot_hypotheses, references)
+    n = len(references)
+    return {
+        "path": list(path),
+        **score(pivot_hypotheses, references),
+        "exact_ci": wilson_interval(pivot_hits, n),
+        "exact_ratio": round(hits / pivot_hits, 4) if pivot_hits else None,
+        "paired_bootstrap": paired_bootstrap(hypotheses, pivot_hypotheses, references),
+    }
+
+
+def adapter_sample(corpus: Corpus, encoder: StoredModule, items: int) -> list[str]:
+    """Training sentences, spread over the languages the encoder reads, to fit an adapter on."""
+    languages = [lang for lang in encoder.meta.get("languages", []) if lang in corpus.languages]
+    per_language = max(1, items // max(1, len(languages)))
+    rows = sample_rows(len(corpus.groups("train")), per_language)
+    return [text for lang in languages for text in (corpus.texts("train", lang)[i] for i in rows)]
+
+
+def _newest_languages(translator: Translator) -> list[str]:
+    """Every language with a decoder trained against this encoder."""
+    encoder_id = translator.encoder_module.id
+    return sorted({str(d.meta["lang"]) for d in translator.store.decoders(encoder_id)})

@@ -1,0 +1,220 @@
+"""Results as files a person reads: the matrix as Markdown, JSON and a heatmap; a seed study as Markdown."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from plugmt.evaluation.matrix import SUPERVISED, Cell, Matrix
+from plugmt.evaluation.metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
+
+_KIND_MARK = {"supervised": "S", "zero-shot": "Z", "plugged": "P", "foreign": "F"}
+
+
+def _with_ci(value: float, ci: list[float] | None) -> str:
+    return f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else f"{value:.3f}"
+
+
+def _pivot(cell: Cell, key: str) -> str:
+    if not cell.pivot:
+        return "—"
+    if key == "exact":
+        return _with_ci(cell.pivot["exact"], cell.pivot.get("exact_ci"))
+    if key == "exact_ratio":
+        ratio = cell.pivot.get("exact_ratio")
+        return "—" if ratio is None else f"{ratio:.2f}"
+    return f"{cell.pivot[key]:.1f}"
+
+
+def _versus_pivot(cell: Cell) -> str:
+    """The paired bootstrap, compact: the cell's score minus its pivot's, p (* below 0.05)."""
+    paired: dict[str, Any] = (cell.pivot or {}).get("paired_bootstrap") or {}
+    if not paired:
+        return "—"
+    parts = []
+    for key, label in (("bleu", "BLEU"), ("chrf", "chrF")):
+        if key in paired:
+            diff, p = getattr(cell, key) - cell.pivot[key], paired[key]["p"]
+            parts.append(f"{label} {diff:+.1f} p={p:.3f}{'*' if p < 0.05 else ''}")
+    return " · ".join(parts)
+
+
+def markdown(matrix: Matrix) -> str:
+    lines = [
+        f"Encoder `{matrix.encoder}`, {matrix.split} split, n={matrix.cells[0].n if matrix.cells else 0}"
+        " items per cell.",
+        "",
+        "Exact match with its 95% Wilson interval; exact ÷ pivot is the cell's exact match over its own"
+        " pivot's; vs pivot: the cell's score minus its pivot's, with the p-value of sacrebleu's paired"
+        f" bootstrap ({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED}; * p < 0.05; bootstrap"
+        " means and 95% intervals in matrix.json).",
+        "",
+        "| src→tgt | kind | n | exact [95% CI] | chrF | BLEU | pivot path | pivot exact [95% CI] "
+        "| exact ÷ pivot | pivot chrF | pivot BLEU | vs pivot (paired bootstrap) |",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|",
+    ]
+    for c in matrix.cells:
+        path = "→".join(c.pivot["path"]) if c.pivot else "—"
+        lines.append(
+            f"| {c.src}→{c.tgt} | {c.kind} | {c.n} | {_with_ci(c.exact, c.exact_ci)} | {c.chrf:.1f} | "
+            f"{c.bleu:.1f} | {path} | {_pivot(c, 'exact')} | {_pivot(c, 'exact_ratio')} | "
+            f"{_pivot(c, 'chrf')} | {_pivot(c, 'bleu')} | {_versus_pivot(c)} |"
+        )
+    sources = sorted({c.src for c in matrix.cells})
+    targets = sorted({c.tgt for c in matrix.cells})
+    grid = {(c.src, c.tgt): c for c in matrix.cells}
+    lines += ["", "Exact match (S supervised, Z zero-shot, P plugged, F foreign):", ""]
+    lines.append("| src \\ tgt | " + " | ".join(targets) + " |")
+    lines.append("|---|" + "---:|" * len(targets))
+    for s in sources:
+        row = [
+            f"{grid[s, t].exact:.2f} {_KIND_MARK[grid[s, t].kind]}" if (s, t) in grid else "·"
+            for t in targets
+        ]
+        lines.append(f"| {s} | " + " | ".join(row) + " |")
+    if matrix.diagnostics:
+        lines += [
+            "",
+            "Thoughts across languages (retrieval: how often an item's nearest thought in the other",
+            "language is its translation; cosines of pooled thoughts, same vs different meaning):",
+            "",
+            "| src→tgt | retrieval | same cosine | different cosine |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {d['src']}→{d['tgt']} | {d['retrieval']:.3f} | {d['same_cosine']:.3f} | "
+            f"{d['different_cosine']:.3f} |"
+            for d in matrix.diagnostics
+        ]
+    if matrix.unconverged():
+        lines += [
+            "",
+            f"**Warning:** stopped by a budget before validation converged: {', '.join(matrix.unconverged())}"
+            " (raise train.max_seconds or train.epochs; these numbers may not hold on another seed).",
+        ]
+    non_supervised = [c for c in matrix.cells if c.kind != SUPERVISED]
+    if non_supervised:
+        lines += [
+            "",
+            "BLEU: " + matrix.signatures.get("bleu", ""),
+            "chrF: " + matrix.signatures.get("chrf", ""),
+        ]
+        lines += [
+            f"{label} paired bootstrap: {matrix.signatures[key]}"
+            for label, key in (("BLEU", "bleu_paired_bootstrap"), ("chrF", "chrf_paired_bootstrap"))
+            if key in matrix.signatures
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def heatmap(matrix: Matrix, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    sources = sorted({c.src for c in matrix.cells})
+    targets = sorted({c.tgt for c in matrix.cells})
+    values = np.full((len(sources), len(targets)), np.nan)
+    fig, ax = plt.subplots(figsize=(1.2 * len(targets) + 2, 0.9 * len(sources) + 1.5))
+    for c in matrix.cells:
+        i, j = sources.index(c.src), targets.index(c.tgt)
+        values[i, j] = c.exact
+        colour = "white" if c.exact > 0.6 else "black"
+        ax.text(j, i, f"{c.exact:.2f}\n{c.kind}", ha="center", va="center", fontsize=8, color=colour)
+    image = ax.imshow(values, vmin=0, vmax=1, cmap="viridis_r")
+    ax.set_xticks(range(len(targets)), targets)
+    ax.set_yticks(range(len(sources)), sources)
+    ax.set_xlabel("target (decoder)")
+    ax.set_ylabel("source")
+    ax.set_title(f"exact match · encoder {matrix.encoder}")
+    fig.colorbar(image, ax=ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_report(matrix: Matrix, out: Path) -> str:
+    """matrix.json, matrix.md and matrix.png in `out`; returns the Markdown."""
+    out.mkdir(parents=True, exist_ok=True)
+    text = markdown(matrix)
+    (out / "matrix.json").write_text(json.dumps(matrix.to_json(), indent=2) + "\n")
+    (out / "matrix.md").write_text(text)
+    heatmap(matrix, out / "matrix.png")
+    return text
+
+
+# --------------------------------------------------------------------------- plugmt-study
+
+
+def _mean_sd(block: Mapping[str, Any]) -> str:
+    if block["sd"] is None:
+        return f"{block['mean']:.3f}"
+    return f"{block['mean']:.3f} ± {block['sd']:.3f}"
+
+
+def _ci(block: Mapping[str, Any]) -> str:
+    if block["ci95"] is None:
+        return "— (1 seed)"
+    return f"[{block['ci95'][0]:.3f}, {block['ci95'][1]:.3f}]"
+
+
+def _seeds(row: Mapping[str, Any]) -> str:
+    return f"{row['seeds']} (+{row['failed']} failed)" if row["failed"] else str(row["seeds"])
+
+
+def study_markdown(study: Mapping[str, Any]) -> str:
+    rows = study["configurations"]
+    lines = [
+        f"{study['jobs']} jobs under {study['folder']}: {len(rows)} configuration(s); seeds per"
+        " configuration: " + ", ".join(f"{row['configuration']} {row['seeds']}" for row in rows) + ".",
+        "",
+        "Exact match by cell kind: mean ± sd over the per-seed means, their 95% Student-t interval,"
+        " the lowest per-seed mean, and the worst single cell over all seeds.",
+        "",
+        "| configuration | seeds | kind | cells | mean ± sd | 95% CI | min seed mean | worst cell |",
+        "|---|---:|---|---:|---:|---|---:|---|",
+    ]
+    for row in rows:
+        blocks = [*row["exact"].items()] + ([("retrieval", row["retrieval"])] if "retrieval" in row else [])
+        for kind, block in blocks:
+            lines.append(
+                f"| {row['configuration']} | {_seeds(row)} | {kind} | {block['cells']} | {_mean_sd(block)} | "
+                f"{_ci(block)} | {block['min_seed_mean']:.3f} | {block['min_cell']} |"
+            )
+    if any(row["own_pivot"] for row in rows):
+        lines += [
+            "",
+            "Each non-supervised cell against its own pivot (ratio: exact ÷ pivot exact; gap: pivot"
+            " exact − exact), mean ± sd over the per-seed means, 95% interval, the worst cell:",
+            "",
+            "| configuration | seeds | kind | cells | ratio mean ± sd | ratio 95% CI | lowest ratio "
+            "| gap mean ± sd | gap 95% CI | largest gap |",
+            "|---|---:|---|---:|---:|---|---|---:|---|---|",
+        ]
+        for row in rows:
+            for kind, own in row["own_pivot"].items():
+                ratio, gap = own["exact/pivot"], own["pivot-exact"]
+                ratio_cells = [_mean_sd(ratio), _ci(ratio), ratio["min_cell"]] if ratio else ["—", "—", "—"]
+                lines.append(
+                    f"| {row['configuration']} | {_seeds(row)} | {kind} | {gap['cells']} | "
+                    + " | ".join(ratio_cells)
+                    + f" | {_mean_sd(gap)} | {_ci(gap)} | {gap['max_cell']} |"
+                )
+    if study["failed"]:
+        lines += [
+            "",
+            f"Failed jobs ({len(study['failed'])} of {study['jobs']}, left out above; see each job's"
+            " plugmt.log, fix the cause and rerun them):",
+            "",
+            "| job | overrides | problem |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {job['job']} | {' '.join(job['overrides']) or '—'} | {job['problem']} |"
+            for job in study["failed"]
+        ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""Building blocks both halves use: attention, feed-forward, positions, the Transformer stack."""

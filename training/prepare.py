@@ -1,0 +1,130 @@
+"""What both training stages prepare around the loop: vocabularies, step counts, decoding limits,
+validation, checkpoint folders, the record stored with each module, seeds."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from omegaconf import DictConfig, OmegaConf
+
+from plugmt.corpora.batches import MultiTargetBatches
+from plugmt.corpora.corpus import Corpus, sample_rows
+from plugmt.corpora.pairs import Pair, pair_name
+from plugmt.corpora.vocab import Vocab
+from plugmt.errors import PlugmtError
+from plugmt.inference.translator import Pipeline
+from plugmt.storage import Store
+from plugmt.training.checkpoints import run_folder
+from plugmt.training.distribute import worker_suffix
+from plugmt.training.monitor import Monitor, pairs_validator
+from plugmt.training.settings import TrainSettings
+
+
+def steps_for(settings: TrainSettings, rows: int, pairs: Sequence[Pair], batches: MultiTargetBatches) -> int:
+    """train.steps, or enough batches for `epochs` passes over (training meanings x directions)."""
+    if settings.steps is not None:
+        return int(settings.steps)
+    per_batch = settings.batch_size * batches.directions_per_batch()
+    return max(1, math.ceil(settings.epochs * rows * len(pairs) / per_batch))
+
+
+def max_len_for(target_ids: np.ndarray) -> int:
+    """Decoding limit: the longest training target with some room to spare."""
+    return int(target_ids.shape[1] * 1.5) + 4
+
+
+def validate_exact(
+    corpus: Corpus, pipelines: Mapping[str, Pipeline], pairs: Sequence[Pair], items: int
+) -> dict[Pair, float]:
+    """Exact match on a fixed sample of the validation split for each trained direction."""
+    rows = sample_rows(len(corpus.groups("valid")), items)
+    column = {lang: corpus.texts("valid", lang) for lang in {lang for pair in pairs for lang in pair}}
+    scores = {}
+    for src, tgt in pairs:
+        hypotheses = pipelines[tgt]([column[src][i] for i in rows])
+        references = [column[tgt][i] for i in rows]
+        scores[src, tgt] = round(
+            float(np.mean([h == r for h, r in zip(hypotheses, references, strict=True)])), 4
+        )
+    return scores
+
+
+def make_monitor(
+    corpus: Corpus,
+    pipelines: Mapping[str, Pipeline],
+    pairs: Sequence[Pair],
+    settings: TrainSettings,
+    layers: Mapping[str, Any],
+) -> Monitor | None:
+    """Periodic validation (train.validate_every) on a fixed sample of the validation split."""
+    if not settings.validate_every and not settings.tensorboard:
+        return None
+    rows = sample_rows(len(corpus.groups("valid")), settings.eval_items)
+    column = {}
+    for lang in {lang for pair in pairs for lang in pair}:
+        texts = corpus.texts("valid", lang)
+        column[lang] = [texts[i] for i in rows]
+    validate = pairs_validator(pipelines, column, column, pairs)
+    if settings.select not in ("loss", "chrf"):
+        raise PlugmtError(f"train.select={settings.select!r} is not one of: loss, chrf")
+    return Monitor(
+        validate,
+        layers,
+        settings.validate_every,
+        settings.patience,
+        settings.tensorboard,
+        select=settings.select,
+        min_delta=settings.min_delta,
+    )
+
+
+def run_dir_for(
+    store: Store, stage: str, cfg: DictConfig, strategy: Any, extra: Mapping[str, Any] | None = None
+) -> Path:
+    """This stage's checkpoint folder; other workers of a multi-worker run keep theirs apart."""
+    folder = run_folder(store.root, stage, cfg, extra)
+    suffix = worker_suffix(strategy)
+    return folder / suffix if suffix else folder
+
+
+def summary(validation: Mapping[Pair, float]) -> str:
+    return ", ".join(f"{pair_name(p)} {v:.3f}" for p, v in validation.items())
+
+
+def vocab_for(corpus: Corpus, langs: Sequence[str], cfg: DictConfig, shared: bool = False) -> Vocab:
+    """One language's vocabulary (data.vocab_size), or the encoder's, shared by its source
+    languages (data.source_vocab_size, default the same)."""
+    texts = [t for lang in langs for t in corpus.texts("train", lang)]
+    size = cfg.data.get("source_vocab_size") if shared else None
+    size = int(size or cfg.data.vocab_size)
+    data = cfg.data
+    digits, isolate = bool(data.get("split_digits", False)), str(data.get("isolate") or "")
+    return Vocab.cached(texts, str(data.vocab_type), size, data.get("cache_dir"), digits, isolate)
+
+
+def stage_record(cfg: DictConfig, stage: str, pairs: Sequence[Pair], history: Mapping[str, Any]) -> dict:
+    import babel
+
+    return {
+        "stage": stage,
+        "pairs": [list(p) for p in pairs],
+        "corpus": OmegaConf.to_container(cfg.data, resolve=True),
+        "seed": int(cfg.seed),
+        "training": dict(history),
+        "versions": {
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "babel": babel.__version__,
+        },
+    }
+
+
+def seed_everything(seed: int) -> None:
+    """Python's, NumPy's and TensorFlow's generators, all from one seed."""
+    keras.utils.set_random_seed(int(seed))

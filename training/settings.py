@@ -1,0 +1,97 @@
+"""`train.*` typed: the settings of a training stage. The dataclass is the `train` config group's
+only option (`train=default`, registered by `plugmt.conf.schemas`): no YAML repeats its defaults, and
+a typo or a value outside a closed choice fails when the config is composed, naming the key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from omegaconf import DictConfig, OmegaConf
+
+from plugmt.errors import PlugmtError
+
+
+class Choice(str, Enum):
+    """A closed choice of a setting: compares equal to its value, and prints as it."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Mode(Choice):
+    joint = "joint"  # a shared encoder + a decoder per target of data.pairs
+    plugin = "plugin"  # a new decoder (decoder.lang) against the stored encoder, frozen
+
+
+class Strategy(Choice):
+    none = "none"
+    mirrored = "mirrored"  # all local GPUs/devices
+    multi_worker = "multi_worker"  # hosts from TF_CONFIG
+
+
+class Select(Choice):
+    loss = "loss"  # keep the weights of the lowest validation loss
+    chrf = "chrf"  # ... or of the best validation chrF
+
+
+class Decay(Choice):
+    none = "none"
+    cosine = "cosine"  # the rate falls along a cosine to final_rate x learning_rate by the last step
+
+
+DECAYS = tuple(d.value for d in Decay)
+STRATEGIES = tuple(s.value for s in Strategy)
+
+
+@dataclass
+class TrainSettings:
+    """A training stage's settings (`train.*`; `plugin.train.*` overrides them for plugmt-run's plug-in
+    stage). Validation may end a stage before its epochs; max_seconds is a safety cap."""
+
+    mode: Mode = Mode.joint
+    # At most this many passes over (training meanings x directions); train.steps overrides.
+    epochs: float = 2.0
+    steps: int | None = None
+    batch_size: int = 128  # smaller batches, more updates: 6x lower loss per second here than 256
+    learning_rate: float = 0.01
+    clip_norm: float = 5.0
+    align_weight: float = 1.0  # joint: pull the thoughts of one meaning in two languages together (0 = off)
+    identity_pairs: bool = True  # joint: also train x -> x for every language both read and written
+    # Groups (phrasebook families / length bands) drawn by size**(1/T): 1 = by size, 5 = flatter.
+    temperature: float = 1.0
+    # XLA: +34% steps/s for one direction (tutorial, plug-in); joint runs have too many batch shapes
+    # (one compile each): 5x slower there. Lengths are rounded to 8.
+    jit_compile: bool = False
+    log_every: int = 100  # progress line every N steps
+    eval_items: int = 200  # validation items per direction at the end of a stage
+    max_seconds: float | None = 900.0  # a safety cap on a stage's seconds (a stage it cuts short says so)
+    # A resumable checkpoint every N steps (0 = off); the same command after a crash resumes from
+    # <store>/.runs/<stage>-<hash>/.
+    checkpoint_every: int = 200
+    resume: bool = True  # false: ignore an existing checkpoint and start the stage afresh
+    strategy: Strategy = Strategy.none
+    warmup_steps: int = 0  # rise to learning_rate linearly over this many steps (Transformers: a few hundred)
+    # Score the validation split (exact, chrF, loss) every N steps and keep the best weights.
+    validate_every: int | None = 250
+    patience: int | None = 3  # stop after this many validations without a gain (null: never early)
+    tensorboard: str | None = None  # a folder for TensorBoard curves (loss, throughput, validation chrF)
+    # Gaussian noise on the thought a decoder reads in training, x its RMS: a decoder learns a
+    # neighbourhood of each thought, not a point (zero-shot and plug-in robustness).
+    thought_noise: float = 0.2
+    select: Select = Select.loss
+    min_delta: float = 0.01  # a gain (for patience) is a relative improvement of more than this
+    decay: Decay = Decay.none
+    final_rate: float = 0.1
+
+
+def train_settings(cfg: DictConfig) -> TrainSettings:
+    """`cfg.train` as TrainSettings; a value the schema refuses is one line naming its key."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(TrainSettings), cfg.train)
+    except OmegaConfBaseException as error:
+        why = str(error.msg).strip().splitlines()[0]
+        raise PlugmtError(f"train.{error.full_key}: {why}") from None
+    return OmegaConf.to_object(merged)
