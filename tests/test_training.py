@@ -113,4 +113,6 @@ def test_periodic_validation_keeps_the_best_weights_and_logs_to_tensorboard(comp
     assert record["selected_step"] in (4, 8) and record["selected_on"] == "chrf"
     assert record["valid_chrf"] == max(v[1] for v in record["validations"])
     assert record["stopped"] in ("steps", "converged") and "converged" in record
-    assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
+    # One TensorBoard run per stage: the joint stage's curves under tb/joint.
+    assert list((tmp_path / "tb" / "joint").glob("events.out.tfevents.*"))
+    assert not list((tmp_path / "tb").glob("events.out.tfevents.*"))

@@ -61,8 +61,11 @@ def make_monitor(
     pairs: Sequence[Pair],
     settings: TrainSettings,
     layers: Mapping[str, Any],
+    run_name: str,
 ) -> Monitor | None:
-    """Periodic validation (train.validate_every) on a fixed sample of the validation split."""
+    """Periodic validation (train.validate_every) on a fixed sample of the validation split; its
+    TensorBoard curves go to `<train.tensorboard>/<run_name>` (one run per stage, e.g. `joint`,
+    `plugin-es`), so stages neither share tags nor restart each other's steps."""
     if not settings.validate_every and not settings.tensorboard:
         return None
     rows = sample_rows(len(corpus.groups("valid")), settings.eval_items)
@@ -78,7 +81,7 @@ def make_monitor(
         layers,
         settings.validate_every,
         settings.patience,
-        settings.tensorboard,
+        str(Path(settings.tensorboard) / run_name) if settings.tensorboard else None,
         select=settings.select,
         min_delta=settings.min_delta,
     )

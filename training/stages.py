@@ -84,7 +84,8 @@ def _fit_and_validate(
     layers = {f"decoder-{t}": d for t, d in decoders.items()}
     if train_encoder:
         layers["encoder"] = encoder
-    monitor = make_monitor(corpus, pipelines, pairs, settings, layers)
+    run_name = stage if train_encoder else f"{stage}-{'-'.join(decoders)}"
+    monitor = make_monitor(corpus, pipelines, pairs, settings, layers, run_name)
     history = fit(
         encoder, decoders, batches, steps, settings, train_encoder, stage, strategy, run_dir, monitor
     )
