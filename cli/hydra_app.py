@@ -185,19 +185,40 @@ def hydra_app(config_name: str, task: Callable[[Any], Any], config_path: str = C
     if "--version" in sys.argv[1:]:  # plugmt's, not Hydra's; before TensorFlow starts
         print_version(Path(sys.argv[0]).name)
         return
-    quiet_tensorflow()
+    architectures = config_path == CONFIG_PATH
+    if architectures or not _answers_without_running(sys.argv[1:]):
+        # The architectures' modules import Keras; plugmt-translate / -export --help need neither.
+        quiet_tensorflow()
     logging.getLogger("datasets").setLevel(logging.WARNING)
     from plugmt.conf import schemas
 
     try:
         # The typed schemas composing needs; not the architectures for translate and export.
-        schemas.register(architectures=config_path == CONFIG_PATH)
+        schemas.register(architectures=architectures)
     except PlugmtError as error:
         _fail(str(error))
     sys.argv[1:] = accept_plus_experiment(sys.argv[1:])
     check_overrides(config_path, config_name, sys.argv[1:])
     hydra.main(version_base="1.3", config_path=config_path, config_name=config_name)(user_errors(task))()
     report_sweep_failures()
+
+
+# Arguments Hydra answers itself (help, the composed config, completion): no task runs.
+_ANSWERED_BY_HYDRA = {
+    "--help",
+    "-h",
+    "--hydra-help",
+    "--cfg",
+    "-c",
+    "--info",
+    "-i",
+    "--shell-completion",
+    "-sc",
+}
+
+
+def _answers_without_running(argv: list[str]) -> bool:
+    return any(arg.split("=", 1)[0] in _ANSWERED_BY_HYDRA for arg in argv)
 
 
 def store_from(cfg: Any):

@@ -201,3 +201,20 @@ def test_every_value_of_a_sweep_is_composed_before_hydra_runs(monkeypatch, capsy
         assert stop.value.code == 2
         lines = capsys.readouterr().err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("plugmt: error: ") and named in lines[0], lines
+
+
+def test_translate_help_starts_no_tensorflow():
+    """plugmt-translate --help (and plugmt-export's) answer without TensorFlow's start-up."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, atexit\n"
+        "atexit.register(lambda: print('tensorflow' in sys.modules, file=sys.stderr))\n"
+        "sys.argv = ['plugmt-translate', '--help']\n"
+        "from plugmt.cli.apps import translate_main\n"
+        "translate_main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "plugmt-translate" in done.stdout or "translate" in done.stdout
+    assert done.stderr.strip().splitlines()[-1] == "False", done.stderr[-500:]
