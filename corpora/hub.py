@@ -8,8 +8,8 @@ hub cannot be reached the load fails at once, in one line, instead of retrying f
 
 from __future__ import annotations
 
-import os
 import socket
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,14 +17,30 @@ from typing import Any
 from plugmt.corpora.files import length_groups
 from plugmt.errors import PlugmtError
 
-HUB_HOST = "huggingface.co"
+
+def _endpoint() -> str:
+    """The hub the user's huggingface_hub talks to (HF_ENDPOINT: a mirror, if they set one)."""
+    from huggingface_hub import constants
+
+    return str(constants.ENDPOINT)
+
+
+def _offline() -> bool:
+    """huggingface_hub's and datasets' own reading of HF_HUB_OFFLINE / HF_DATASETS_OFFLINE (1, true,
+    yes, on ...), not a second, stricter one."""
+    import datasets
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE) or bool(datasets.config.HF_DATASETS_OFFLINE)
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:
-    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
+    if _offline():
         return False
+    url = urllib.parse.urlsplit(_endpoint())
+    port = url.port or (443 if url.scheme == "https" else 80)
     try:
-        with socket.create_connection((HUB_HOST, 443), timeout=timeout):
+        with socket.create_connection((url.hostname or "", port), timeout=timeout):
             return True
     except OSError:
         return False
@@ -40,8 +56,9 @@ def _open(settings: Mapping[str, Any]) -> Any:
     if (local / "dataset_dict.json").is_file():
         return datasets.load_from_disk(str(local))
     if not local.exists() and not _hub_reachable():
+        hub = urllib.parse.urlsplit(_endpoint()).netloc
         raise PlugmtError(
-            f"dataset {name!r} is not a local folder and the hub ({HUB_HOST}) cannot be reached "
+            f"dataset {name!r} is not a local folder and the hub ({hub}) cannot be reached "
             "(offline, or HF_HUB_OFFLINE=1); use data=files or a folder saved with save_to_disk"
         )
     try:

@@ -43,3 +43,28 @@ def test_a_hub_name_offline_fails_at_once_in_one_line(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(PlugmtError, match=r"cannot be reached .*use data=files"):
         load_corpus({"name": "hub", "dataset": "no-such-user/no-such-corpus"})
+
+
+def test_the_hub_settings_are_huggingface_hubs_own(monkeypatch):
+    """Offline as huggingface_hub reads it (HF_HUB_OFFLINE=true counts), and HF_ENDPOINT's mirror
+    is the host tried and named (here a closed local port: no network)."""
+    import socket
+
+    import datasets
+    from huggingface_hub import constants
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("offline: no connection may be tried")
+
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):  # only huggingface_hub's reading decides
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # what HF_HUB_OFFLINE=true sets
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    with pytest.raises(PlugmtError, match="cannot be reached"):
+        load_corpus({"name": "hub", "dataset": "no-such-user/no-such-corpus"})
+    monkeypatch.undo()
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # discard port: refused at once
+    with pytest.raises(PlugmtError, match=r"the hub \(127\.0\.0\.1:9\) cannot be reached"):
+        load_corpus({"name": "hub", "dataset": "no-such-user/no-such-corpus"})
