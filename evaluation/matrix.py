@@ -131,12 +131,12 @@ def zero_shot_matrix(
                 len(rows),
                 decoder=decoder.module.id,
                 exact_ci=wilson_interval(hits, len(rows)),
-                **score(hypotheses, references),
+                **score(hypotheses, references, tgt),
             )
             if kind != SUPERVISED:
                 path = pivot_path(src, tgt, edges)
                 if path and len(path) > 2:
-                    cell.pivot = pivot_scores(path, hits, hypotheses, along(path), references)
+                    cell.pivot = pivot_scores(path, hits, hypotheses, along(path), references, tgt)
             cells.append(cell)
             log.info(f"{src}→{tgt} {kind}: exact {cell.exact:.3f} chrF {cell.chrf:.1f}")
     diagnostics = thought_diagnostics(
@@ -152,6 +152,7 @@ def pivot_scores(
     hypotheses: Sequence[str],
     pivot_hypotheses: Sequence[str],
     references: Sequence[str],
+    lang: str | None = None,
 ) -> dict[str, Any]:
     """A non-supervised cell's pivot: its path and scores, and the cell measured against it (exact
     ÷ pivot exact, the cell's `hits` over the pivot's; sacrebleu's paired bootstrap for BLEU, chrF)."""
@@ -159,10 +160,10 @@ def pivot_scores(
     n = len(references)
     return {
         "path": list(path),
-        **score(pivot_hypotheses, references),
+        **score(pivot_hypotheses, references, lang),
         "exact_ci": wilson_interval(pivot_hits, n),
         "exact_ratio": round(hits / pivot_hits, 4) if pivot_hits else None,
-        "paired_bootstrap": paired_bootstrap(hypotheses, pivot_hypotheses, references),
+        "paired_bootstrap": paired_bootstrap(hypotheses, pivot_hypotheses, references, lang=lang),
     }
 
 

@@ -14,24 +14,54 @@ import numpy as np
 import sacrebleu
 from sacrebleu.significance import PairedTest
 
-_BLEU = sacrebleu.metrics.BLEU()
 _CHRF = sacrebleu.metrics.CHRF()
+# BLEU's tokenizer by target language: sacrebleu's default (13a) splits no Chinese, Japanese or Korean
+# words, so a sentence there is one "word". Japanese and Korean use MeCab when it is installed
+# (pip install "sacrebleu[ja,ko]"), else characters.
+_WORD_SPLITTERS = {"zh": ("zh",), "ja": ("ja-mecab", "char"), "ko": ("ko-mecab", "char")}
+_BLEUS: dict[str, Any] = {}
+_TOKENIZERS: dict[str, str] = {}
 
 
-def score(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, float]:
-    """Exact match, and chrF and BLEU from sacrebleu (corpus level, default settings)."""
+def bleu_tokenizer(lang: str | None) -> str:
+    """The name of sacrebleu's BLEU tokenizer for target language `lang` (default: 13a)."""
+    base = str(lang or "").split("_")[0].split("-")[0].lower()
+    if base not in _BLEUS:
+        for tokenizer in _WORD_SPLITTERS.get(base, ("13a",)):
+            try:
+                _BLEUS[base] = sacrebleu.metrics.BLEU(tokenize=tokenizer)
+            except RuntimeError:  # MeCab not installed
+                continue
+            _TOKENIZERS[base] = tokenizer
+            break
+    return _TOKENIZERS[base]
+
+
+def bleu_for(lang: str | None) -> Any:
+    """sacrebleu's BLEU with the tokenizer for target language `lang`."""
+    bleu_tokenizer(lang)
+    return _BLEUS[str(lang or "").split("_")[0].split("-")[0].lower()]
+
+
+def score(hypotheses: Sequence[str], references: Sequence[str], lang: str | None = None) -> dict[str, float]:
+    """Exact match, and chrF and BLEU from sacrebleu (corpus level; BLEU tokenized for `lang`)."""
     exact = float(np.mean([h == r for h, r in zip(hypotheses, references, strict=True)]))
     return {
         "exact": round(exact, 4),
         "chrf": round(_CHRF.corpus_score(list(hypotheses), [list(references)]).score, 2),
-        "bleu": round(_BLEU.corpus_score(list(hypotheses), [list(references)]).score, 2),
+        "bleu": round(bleu_for(lang).corpus_score(list(hypotheses), [list(references)]).score, 2),
     }
 
 
 def signatures() -> dict[str, str]:
-    """sacrebleu's signatures of the metrics `score` used (valid once it has scored something), and
-    of the paired bootstrap once `paired_bootstrap` has run."""
-    return {"bleu": str(_BLEU.get_signature()), "chrf": str(_CHRF.get_signature()), **_PAIRED_SIGNATURES}
+    """sacrebleu's signatures of the metrics `score` used (valid once it has scored something): BLEU
+    with the default tokenizer as `bleu`, another tokenizer's as `bleu:<lang>`; and of the paired
+    bootstrap once `paired_bootstrap` has run."""
+    found = {"bleu": str(bleu_for(None).get_signature()), "chrf": str(_CHRF.get_signature())}
+    for lang, bleu in sorted(_BLEUS.items()):
+        if lang in _WORD_SPLITTERS:
+            found[f"bleu:{lang}"] = str(bleu.get_signature())
+    return {**found, **_PAIRED_SIGNATURES}
 
 
 Z95 = 1.959964  # the standard normal's 97.5% quantile
@@ -84,6 +114,7 @@ def paired_bootstrap(
     references: Sequence[str],
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = BOOTSTRAP_SEED,
+    lang: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """sacrebleu's paired bootstrap test of a cell's hypotheses against its pivot's (same references).
 
@@ -98,7 +129,7 @@ def paired_bootstrap(
     with _bootstrap_settings(seed):
         test = PairedTest(
             [("pivot", pivot_hypotheses), ("cell", hypotheses)],
-            {"bleu": sacrebleu.metrics.BLEU(), "chrf": sacrebleu.metrics.CHRF()},
+            {"bleu": sacrebleu.metrics.BLEU(tokenize=bleu_tokenizer(lang)), "chrf": sacrebleu.metrics.CHRF()},
             [list(references)],
             test_type="bs",
             n_samples=resamples,
@@ -112,7 +143,8 @@ def paired_bootstrap(
 
     paired = {}
     for key, name in zip(("bleu", "chrf"), names, strict=True):
-        _PAIRED_SIGNATURES[f"{key}_paired_bootstrap"] = str(names[name])
+        tokenized = f":{lang}" if key == "bleu" and bleu_tokenizer(lang) != "13a" else ""
+        _PAIRED_SIGNATURES[f"{key}_paired_bootstrap{tokenized}"] = str(names[name])
         pivot, cell = results[name]
         p = 1.0 if identical else float(cell.p_value)
         paired[key] = {"cell": interval(cell), "pivot": interval(pivot), "p": round(p, 4)}

@@ -99,6 +99,11 @@ def markdown(matrix: Matrix) -> str:
         lines += [
             "",
             "BLEU: " + matrix.signatures.get("bleu", ""),
+            *(
+                f"BLEU into {key.removeprefix('bleu:')}: {value}"
+                for key, value in sorted(matrix.signatures.items())
+                if key.startswith("bleu:")
+            ),
             "chrF: " + matrix.signatures.get("chrf", ""),
         ]
         lines += [

@@ -237,3 +237,17 @@ def test_max_items_null_scores_the_whole_split() -> None:
     assert sample_rows(5266, None).tolist() == list(range(5266))
     sample = sample_rows(5266, 5000)
     assert len(sample) == 5000 and len(set(sample.tolist())) == 5000 and sample.max() > 5000
+
+
+def test_bleu_splits_words_of_languages_written_without_spaces():
+    """13a reads a Japanese or Chinese sentence as one word: BLEU there is all or nothing."""
+    from plugmt.evaluation.metrics import signatures
+
+    hypothesis, reference = ["今日は晴れです"], ["今日は晴れだ"]
+    assert score(hypothesis, reference)["bleu"] == 0.0  # 13a: one wrong "word"
+    assert score(hypothesis, reference, "ja")["bleu"] > 40  # MeCab words, or characters
+    assert score(["今天天气很好"], ["今天天气不错"], "zh")["bleu"] > 20
+    assert score(["May 5, 2026"], ["May 5, 2026"], "de")["bleu"] == 100.0
+    found = signatures()
+    assert "tok:13a" in found["bleu"] and "tok:zh" in found["bleu:zh"]
+    assert any(t in found["bleu:ja"] for t in ("tok:ja-mecab", "tok:char"))
