@@ -49,8 +49,11 @@ def _parser() -> argparse.ArgumentParser:
         return commands.add_parser(name, help=text, description=text, parents=[after])
 
     command("list", "every stored encoder and decoder")
-    show = command("show", "one module's metadata as JSON")
+    show = command(
+        "show", "one module's card: what it is, how it was trained, by what (--json: its metadata)"
+    )
     show.add_argument("id")
+    show.add_argument("--json", action="store_true", help="print meta.json instead (for scripts)")
     command("verify", "check every module whole (files, weights, metadata); exit 1 if any is damaged")
     export = command("export", "write one module to a .tar.gz bundle")
     export.add_argument("id")
@@ -65,9 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _show(store: Store, module_id: str) -> None:
+def _show(store: Store, module_id: str, as_json: bool = False) -> None:
     module = store.find(module_id)
-    print(json.dumps(module.meta, indent=2, sort_keys=True))
+    print(json.dumps(module.meta, indent=2, sort_keys=True) if as_json else card(module), end="\n")
     encoder_id = module.meta.get("encoder_id")
     if module.role == "decoder" and not store.has_encoder(str(encoder_id)):
         # On stderr: stdout stays the JSON, for scripts.
@@ -121,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.command == "list":
             _list(store, args.store)
         elif args.command == "show":
-            _show(store, args.id)
+            _show(store, args.id, args.json)
         elif args.command == "verify":
             _verify(store)
         elif args.command == "export":
@@ -142,3 +145,44 @@ def main(argv: list[str] | None = None) -> None:
             print(f"removed {args.id}")
     except PlugmtError as error:
         exit_with_error(error)
+
+
+def card(module: StoredModule) -> str:
+    """A module's model card (Markdown) from its meta.json and config.json: a person reads it before
+    plugging in a decoder someone handed them. Modules stored before a field existed show "unknown"."""
+    meta, config = module.meta, module.config
+    training = meta.get("training") or {}
+    settings = meta.get("settings") or {}
+    versions = meta.get("versions") or {}
+    pairs = ", ".join("→".join(p) for p in meta.get("pairs") or []) or "unknown"
+    corpus = meta.get("corpus") or {}
+    lines = [f"# {module.role} {module.id}", ""]
+    if module.role == "encoder":
+        lines.append(f"- reads: {', '.join(meta.get('languages') or []) or 'unknown'}")
+    else:
+        lines.append(f"- writes: {meta.get('lang')} (decoding at most {meta.get('max_len')} tokens)")
+        lines.append(f"- reads the thoughts of encoder {meta.get('encoder_id')}")
+    thought = config.get("thought") or {}
+    lines += [
+        f"- architecture: {config.get('architecture')}; thought {thought.get('kind')} of width "
+        f"{thought.get('width')}; vocabulary {config.get('vocab_size')} pieces",
+        f"- settings: {_pairs_text(config.get('settings') or {}, skip=('name',))}",
+        f"- trained: stage {meta.get('stage')} on {pairs}, seed {meta.get('seed')}, corpus "
+        f"{corpus.get('name', 'unknown')} ({meta.get('corpus_hash', 'hash unknown')})",
+        f"- training settings: {_pairs_text(settings) if settings else 'unknown'}",
+        f"- training run: {training.get('steps')} steps in {training.get('seconds')} s, stopped by "
+        f"{training.get('stopped')}, converged: {training.get('converged')}; weights of step "
+        f"{training.get('selected_step')} (best validation {training.get('selected_on')})",
+    ]
+    valid = (meta.get("metrics") or {}).get("valid_exact") or {}
+    if valid:
+        lines.append(f"- validation exact match: {_pairs_text(valid)}")
+    lines += [
+        f"- made by: {_pairs_text(versions) or 'unknown'}; plugmt commit {meta.get('commit') or 'unknown'}",
+        f"- stored: {meta.get('created')}; weights fingerprint {str(meta.get('fingerprint'))[:16]}…",
+    ]
+    return "\n".join(lines)
+
+
+def _pairs_text(values: dict, skip: tuple[str, ...] = ()) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(values.items()) if k not in skip)

@@ -63,7 +63,7 @@ def test_export_import_show_and_remove_through_the_command(trained, tmp_path, ca
     code, out, err = run_cli(capsys, "--store", fresh, "import", str(bundle))
     assert code == 0 and f"imported decoder {decoder_id}" in out
     assert f"its encoder {encoder_id} is not in this store" in err
-    code, out, err = run_cli(capsys, "--store", fresh, "show", decoder_id)
+    code, out, err = run_cli(capsys, "--store", fresh, "show", decoder_id, "--json")
     assert code == 0 and f'"encoder_id": "{encoder_id}"' in out
     assert f"note: its encoder {encoder_id} is not in this store" in err
 
@@ -95,3 +95,21 @@ def test_import_of_a_hostile_bundle_is_one_error_line(tmp_path, capsys):
     code, _, err = run_cli(capsys, "--store", str(tmp_path / "s"), "import", str(junk))
     assert code == 2 and err.startswith("plugmt: error: bundle junk.tar.gz") and err.count("\n") == 1
     assert not (tmp_path / "s").exists()
+
+
+def test_show_prints_the_module_card(trained, capsys):
+    """What a person reads before plugging in a decoder someone handed them."""
+    import json
+
+    store, decoder = str(trained["store"].root), trained["plugged"]
+    code, out, _ = run_cli(capsys, "--store", store, "show", decoder.id)
+    assert code == 0 and out.startswith(f"# decoder {decoder.id}\n")
+    meta = json.loads(run_cli(capsys, "--store", store, "show", decoder.id, "--json")[1])
+    assert f"- writes: es (decoding at most {meta['max_len']} tokens)" in out
+    assert f"reads the thoughts of encoder {trained['encoder'].id}" in out
+    assert "- trained: stage plugin on de→es, seed 0, corpus phrasebook (phrasebook:de,es:" in out
+    # Every train.* setting, the versions and the commit are recorded and shown.
+    assert meta["settings"]["thought_noise"] == 0.2 and "thought_noise 0.2" in out
+    assert meta["settings"]["mode"] == "plugin" and meta["versions"]["plugmt"] in out
+    assert meta["corpus_hash"] in out and "plugmt commit " in out
+    assert "- validation exact match: de-es " in out

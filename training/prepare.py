@@ -3,6 +3,7 @@ validation, checkpoint folders, the record stored with each module, seeds."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -10,7 +11,6 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
 from plugmt.corpora.batches import MultiTargetBatches
@@ -111,21 +111,59 @@ def vocab_for(corpus: Corpus, langs: Sequence[str], cfg: DictConfig, shared: boo
     return Vocab.cached(texts, str(data.vocab_type), size, data.get("cache_dir"), digits, isolate)
 
 
-def stage_record(cfg: DictConfig, stage: str, pairs: Sequence[Pair], history: Mapping[str, Any]) -> dict:
-    import babel
+def stage_record(
+    cfg: DictConfig, stage: str, pairs: Sequence[Pair], history: Mapping[str, Any], corpus: Corpus
+) -> dict:
+    """What a stored module says of how it was made (its model card's data, in meta.json): the stage,
+    pairs, corpus settings and a hash of the training text it read, the seed, every train.* setting,
+    the training history, the versions of what trained it and the plugmt commit when known."""
+    from importlib import metadata
 
+    langs = sorted({lang for pair in pairs for lang in pair})
+    digest = hashlib.sha256()
+    for lang in langs:
+        digest.update(f"\0{lang}\0".encode())
+        digest.update("\n".join(corpus.texts("train", lang)).encode())
+    versions = {}
+    for package in ("plugmt", "tensorflow", "keras", "sentencepiece", "numpy", "babel", "sacrebleu"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "unknown"
     return {
         "stage": stage,
         "pairs": [list(p) for p in pairs],
         "corpus": OmegaConf.to_container(cfg.data, resolve=True),
+        "corpus_hash": f"{corpus.name}:{','.join(langs)}:{digest.hexdigest()[:16]}",
         "seed": int(cfg.seed),
+        # The stage it ran as (plugmt-run runs both stages under one train.mode).
+        "settings": {**OmegaConf.to_container(cfg.train, resolve=True, enum_to_str=True), "mode": stage},
         "training": dict(history),
-        "versions": {
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "babel": babel.__version__,
-        },
+        "versions": versions,
+        "commit": source_commit(),
     }
+
+
+def source_commit() -> str | None:
+    """The git commit plugmt runs from (with `+changes` when its files differ from it), when known."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip()[:12] + ("+changes" if dirty.stdout.strip() else "")
 
 
 def seed_everything(seed: int) -> None:

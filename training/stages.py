@@ -138,12 +138,12 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
         run_dir=run_dir,
     )
     encoder_module = store.save_encoder(
-        encoder, source_vocab, {**stage_record(cfg, "joint", pairs, history), "languages": sources}
+        encoder, source_vocab, {**stage_record(cfg, "joint", pairs, history, corpus), "languages": sources}
     )
     decoder_modules = []
     for t in targets:
         own_pairs = [p for p in pairs if p[1] == t]
-        record = stage_record(cfg, "joint", own_pairs, history)
+        record = stage_record(cfg, "joint", own_pairs, history, corpus)
         record.update(
             lang=t,
             max_len=max_lens[t],
@@ -229,7 +229,7 @@ def _train_plugin(
         strategy=strategy,
         run_dir=run_dir,
     )
-    record = stage_record(cfg, "plugin", pairs, history)
+    record = stage_record(cfg, "plugin", pairs, history, corpus)
     record.update(
         lang=lang,
         max_len=max_lens[lang],
