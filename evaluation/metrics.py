@@ -19,19 +19,20 @@ _CHRF = sacrebleu.metrics.CHRF()
 # words, so a sentence there is one "word". Japanese and Korean use MeCab when it is installed
 # (pip install "sacrebleu[ja,ko]"), else characters.
 _WORD_SPLITTERS = {"zh": ("zh",), "ja": ("ja-mecab", "char"), "ko": ("ko-mecab", "char")}
-_BLEUS: dict[str, Any] = {}
-_TOKENIZERS: dict[str, str] = {}
+_BLEUS: dict[str, Any] = {}  # by tokenizer
+_TOKENIZERS: dict[str, str] = {}  # by target language
 
 
 def bleu_tokenizer(lang: str | None) -> str:
     """The name of sacrebleu's BLEU tokenizer for target language `lang` (default: 13a)."""
     base = str(lang or "").split("_")[0].split("-")[0].lower()
-    if base not in _BLEUS:
+    if base not in _TOKENIZERS:
         for tokenizer in _WORD_SPLITTERS.get(base, ("13a",)):
-            try:
-                _BLEUS[base] = sacrebleu.metrics.BLEU(tokenize=tokenizer)
-            except RuntimeError:  # MeCab not installed
-                continue
+            if tokenizer not in _BLEUS:
+                try:
+                    _BLEUS[tokenizer] = sacrebleu.metrics.BLEU(tokenize=tokenizer)
+                except RuntimeError:  # MeCab not installed
+                    continue
             _TOKENIZERS[base] = tokenizer
             break
     return _TOKENIZERS[base]
@@ -39,8 +40,7 @@ def bleu_tokenizer(lang: str | None) -> str:
 
 def bleu_for(lang: str | None) -> Any:
     """sacrebleu's BLEU with the tokenizer for target language `lang`."""
-    bleu_tokenizer(lang)
-    return _BLEUS[str(lang or "").split("_")[0].split("-")[0].lower()]
+    return _BLEUS[bleu_tokenizer(lang)]
 
 
 def score(hypotheses: Sequence[str], references: Sequence[str], lang: str | None = None) -> dict[str, float]:
@@ -54,13 +54,15 @@ def score(hypotheses: Sequence[str], references: Sequence[str], lang: str | None
 
 
 def signatures() -> dict[str, str]:
-    """sacrebleu's signatures of the metrics `score` used (valid once it has scored something): BLEU
-    with the default tokenizer as `bleu`, another tokenizer's as `bleu:<lang>`; and of the paired
-    bootstrap once `paired_bootstrap` has run."""
-    found = {"bleu": str(bleu_for(None).get_signature()), "chrf": str(_CHRF.get_signature())}
-    for lang, bleu in sorted(_BLEUS.items()):
-        if lang in _WORD_SPLITTERS:
-            found[f"bleu:{lang}"] = str(bleu.get_signature())
+    """sacrebleu's signatures of the metrics `score` used in this process: chrF, BLEU with the
+    default tokenizer as `bleu` and with another as `bleu:<tokenizer>`; and of the paired bootstrap
+    once `paired_bootstrap` has run. A metric never used has no signature yet and is left out."""
+    found = {}
+    for key, metric in [("chrf", _CHRF), *((f"bleu:{t}", b) for t, b in sorted(_BLEUS.items()))]:
+        try:
+            found[key.replace("bleu:13a", "bleu")] = str(metric.get_signature())
+        except ValueError:  # sacrebleu: not used yet
+            continue
     return {**found, **_PAIRED_SIGNATURES}
 
 
@@ -143,7 +145,7 @@ def paired_bootstrap(
 
     paired = {}
     for key, name in zip(("bleu", "chrf"), names, strict=True):
-        tokenized = f":{lang}" if key == "bleu" and bleu_tokenizer(lang) != "13a" else ""
+        tokenized = f":{bleu_tokenizer(lang)}" if key == "bleu" and bleu_tokenizer(lang) != "13a" else ""
         _PAIRED_SIGNATURES[f"{key}_paired_bootstrap{tokenized}"] = str(names[name])
         pivot, cell = results[name]
         p = 1.0 if identical else float(cell.p_value)

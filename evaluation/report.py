@@ -100,7 +100,7 @@ def markdown(matrix: Matrix) -> str:
             "",
             "BLEU: " + matrix.signatures.get("bleu", ""),
             *(
-                f"BLEU into {key.removeprefix('bleu:')}: {value}"
+                f"BLEU ({key.removeprefix('bleu:')} tokens): {value}"
                 for key, value in sorted(matrix.signatures.items())
                 if key.startswith("bleu:")
             ),
