@@ -4,10 +4,11 @@ words Hydra cannot read as settings, stdin, or `input=`), and a stored pair beco
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from plugmt.cli import checks as settings
 from plugmt.cli.hydra_app import CONFIG_PATH, hydra_app, store_from, translator_from
@@ -114,63 +115,119 @@ def split_text_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
     return hydra_args, bare + texts
 
 
-def _decoded_lines(data: bytes, where: str) -> list[str]:
-    """UTF-8 lines (a leading byte-order mark dropped); the first line that is not UTF-8 is named."""
-    lines = []
-    for number, raw in enumerate(data.splitlines(), 1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise PlugmtError(
-                f"{where} is not valid UTF-8 at line {number} (byte {error.start + 1}); "
-                "give UTF-8 text, one sentence a line"
-            ) from None
-        lines.append(line.removeprefix("\ufeff") if number == 1 else line)
-    return lines
-
-
 _ONE_A_LINE = "give a UTF-8 text file, one sentence a line"
+_CHUNK = 1 << 16  # bytes read at once: memory stays bounded whatever the input's size
 
 
-def _input_lines(path: str) -> list[str]:
-    """The sentences of an `input=` file, one a line."""
+def _line(raw: bytes, number: int, where: str) -> str:
+    """One UTF-8 line (a leading byte-order mark dropped); a line that is not UTF-8 is named."""
     try:
-        data = Path(path).expanduser().read_bytes()
+        line = raw.removesuffix(b"\r").decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PlugmtError(
+            f"{where} is not valid UTF-8 at line {number} (byte {error.start + 1}); "
+            "give UTF-8 text, one sentence a line"
+        ) from None
+    return line.removeprefix("\ufeff") if number == 1 else line
+
+
+def read_lines(read: Callable[[int], bytes], where: str) -> Iterator[list[str]]:
+    """Lines as they arrive: each read's complete lines at once. A slow writer's line comes out as
+    soon as it is written (one read returns what is there), a pipe's many lines come out together."""
+    pending, number = b"", 0
+    while True:
+        chunk = read(_CHUNK)
+        if chunk:
+            *raws, pending = (pending + chunk).split(b"\n")
+        else:
+            raws, pending = ([pending] if pending else []), b""
+        lines = []
+        for raw in raws:
+            number += 1
+            lines.append(_line(raw, number, where))
+        if lines:
+            yield lines
+        if not chunk:
+            return
+
+
+def _open_input(path: str) -> BinaryIO:
+    """An `input=` file, opened and checked whole as UTF-8 before any model loads (a bad line is
+    named at once, before anything is translated); read again, in chunks, while translating."""
+    try:
+        handle = Path(path).expanduser().open("rb")
     except FileNotFoundError:
         raise PlugmtError(f"input={path}: no such file; {_ONE_A_LINE}") from None
     except IsADirectoryError:
         raise PlugmtError(f"input={path} is a folder; {_ONE_A_LINE}") from None
     except OSError as error:
         raise PlugmtError(f"input={path} cannot be read ({error.strerror})") from None
-    return _decoded_lines(data, f"input={path}")
+    for _ in read_lines(handle.read, f"input={path}"):
+        pass
+    handle.seek(0)
+    return handle
+
+
+def _stdin_reader() -> Callable[[int], bytes]:
+    """Reads stdin as its bytes arrive (a terminal: a line at a time, after a prompt)."""
+    descriptor = sys.stdin.fileno()
+    prompt = sys.stdin.isatty()
+    if prompt:
+        print("plugmt-translate: a sentence a line, Enter to translate it, Ctrl-D to end", file=sys.stderr)
+
+    def read(size: int) -> bytes:
+        if prompt:
+            print("> ", end="", file=sys.stderr, flush=True)
+        return os.read(descriptor, size)
+
+    return read
 
 
 def translate(cfg: Any, texts: Sequence[str] = (), separated: bool = False) -> None:
-    """`texts`: the sentences given as arguments; `separated`: whether `--` was given."""
+    """`texts`: the sentences given as arguments; `separated`: whether `--` was given.
+
+    Sentences from arguments and `text=` first, then `input=` or stdin, translated as they arrive
+    (stdin: one line in, one line out, as soon as it is translated; a pipe's lines in batches of
+    `batch_size`), each written and flushed at once: memory stays bounded on any input size."""
     settings.check_group(cfg, settings.TRANSLATE)
     if cfg.decoder is None:
         raise PlugmtError("name the decoder to plug in: plugmt-translate decoder=<lang or id> ...")
-    lines = list(cfg.text) + list(texts)
+    given = list(cfg.text) + list(texts)
+    nothing = PlugmtError(
+        "nothing to translate after --; give sentences after it, input=<file>, or lines on stdin"
+    )
+    source = None
     if cfg.get("input") is not None:
-        lines += _input_lines(str(cfg.input))
-    elif not lines:
-        nothing = PlugmtError(
-            "nothing to translate after --; give sentences after it, input=<file>, or lines on stdin"
-        )
-        if separated and sys.stdin.isatty():
-            raise nothing
-        lines = _decoded_lines(sys.stdin.buffer.read(), "stdin")
-        if separated and not lines:
-            raise nothing
+        source = _open_input(str(cfg.input))
+    elif not given and separated and sys.stdin.isatty():
+        raise nothing
     translator = translator_from(cfg, cfg.beam_size, cfg.length_penalty)
     plugged = translator.plug(str(cfg.decoder))
-    outputs = plugged.pipeline(lines, int(cfg.batch_size))
-    for source, output in zip(lines, outputs, strict=True):
-        if cfg.format == "jsonl":
-            record = {"source": source, "translation": output, "decoder": plugged.module.id}
-            print(json.dumps(record, ensure_ascii=False))
-        else:
-            print(output)
+    batch_size = int(cfg.batch_size)
+
+    def write(lines: list[str]) -> None:
+        for start in range(0, len(lines), batch_size):
+            batch = lines[start : start + batch_size]
+            for line, output in zip(batch, plugged.pipeline(batch, batch_size), strict=True):
+                if cfg.format == "jsonl":
+                    record = {"source": line, "translation": output, "decoder": plugged.module.id}
+                    print(json.dumps(record, ensure_ascii=False))
+                else:
+                    print(output)
+            sys.stdout.flush()
+
+    write(given)
+    if source is not None:
+        with source:
+            for lines in read_lines(source.read, f"input={cfg.input}"):
+                write(lines)
+    elif not given:
+        count = 0
+        for lines in read_lines(_stdin_reader(), "stdin"):
+            count += len(lines)
+            write(lines)
+        if separated and not count:
+            raise nothing
 
 
 def export(cfg: Any) -> None:

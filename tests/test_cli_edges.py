@@ -218,3 +218,31 @@ def test_translate_help_starts_no_tensorflow():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "plugmt-translate" in done.stdout or "translate" in done.stdout
     assert done.stderr.strip().splitlines()[-1] == "False", done.stderr[-500:]
+
+
+def test_stdin_streams_one_line_in_one_line_out(trained):
+    """A process that writes one line, reads its translation, then writes the next: each answer
+    comes while stdin is still open, so a pipe or a terminal is served line by line."""
+    import select
+
+    process = subprocess.Popen(
+        ["plugmt-translate", f"store={trained['store'].root}", "decoder=fr", "format=jsonl"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ENV,
+    )
+    answers = []
+    try:
+        for sentence in ("May 5, 2000", "", "June 7, 2001"):
+            process.stdin.write(f"{sentence}\n".encode())
+            process.stdin.flush()
+            ready, _, _ = select.select([process.stdout], [], [], 120)
+            assert ready, "no translation while stdin was still open"
+            answers.append(json.loads(process.stdout.readline()))
+        process.stdin.close()
+        assert process.wait(timeout=60) == 0, process.stderr.read()[-2000:]
+    finally:
+        process.kill()
+    assert [a["source"] for a in answers] == ["May 5, 2000", "", "June 7, 2001"]
+    assert answers[1]["translation"] == "" and process.stdout.read() == b""
