@@ -35,7 +35,7 @@ PACKAGE = {
 
         @register_encoder("tiny", TinyConfig)
         class TinyEncoder(LSTMEncoder):
-            pass
+            """The LSTM encoder under another name and config."""
     ''',
     "plugmt_tiny/conf/__init__.py": "",
     "plugmt_tiny/conf/encoder/tiny_wide.yaml": """
@@ -126,7 +126,7 @@ def test_a_name_registered_twice_or_a_class_of_the_wrong_base_is_refused():
     before = registered("encoder")["lstm"]
 
     class Impostor(LSTMEncoder):
-        pass
+        """Another class claiming a registered name."""
 
     with pytest.raises(PlugmtError, match=r"registered twice, by plugmt\.encoders\.lstm\.LSTMEncoder and"):
         register_encoder("lstm", LSTMEncoderConfig)(Impostor)

@@ -24,7 +24,7 @@ from plugmt.corpora.batches import Batch
 from plugmt.errors import PlugmtError
 from plugmt.thought import PAD_ID
 from plugmt.training.settings import STRATEGIES, TrainSettings
-from plugmt.training.step import learning_rate, losses_and_gradients, step_signature
+from plugmt.training.step import learning_rate, losses_and_gradients, per_group, step_signature
 
 SUM = tf.distribute.ReduceOp.SUM
 
@@ -159,16 +159,13 @@ class DistributedTrainer:
             # Embedding gradients stay IndexedSlices: Keras's single-device clipping norm counts a
             # row once per lookup, and the concatenated slices of all replicas give the same norm.
             grads = _global_sum(grads)
-            start = 0
-            for optimizer, variables in groups:
-                chunk = grads[start : start + len(variables)]
+            for optimizer, variables, chunk in per_group(groups, grads):
                 if clip_norm:
                     chunk, _ = tf.clip_by_global_norm(chunk, clip_norm)
                 # Keras sums the replicas' gradients again: each passes its equal share, dense (Adam
                 # would square duplicated slices one by one).
                 chunk = [tf.convert_to_tensor(g) / replicas for g in chunk]
                 optimizer.apply_gradients(zip(chunk, variables, strict=True))
-                start += len(variables)
             return _global_sum(losses), _global_sum(alignment)
 
         signature = step_signature(sources, len(self.decoders))

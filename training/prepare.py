@@ -3,6 +3,7 @@ validation, checkpoint folders, the record stored with each module, seeds."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
@@ -144,6 +145,7 @@ def stage_record(
     }
 
 
+@functools.cache
 def source_commit() -> str | None:
     """The git commit plugmt runs from (with `+changes` when its files differ from it), when known."""
     import subprocess

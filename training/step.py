@@ -4,7 +4,7 @@ noise, the learning-rate schedule, and the compiled single-device step. The data
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import keras
@@ -160,6 +160,17 @@ def losses_and_gradients(
     return losses, alignment, groups, grads
 
 
+def per_group(
+    groups: Sequence[tuple[Any, list[Any]]], grads: Sequence[Any]
+) -> Iterator[tuple[Any, list[Any], Any]]:
+    """(optimizer, variables, their gradients) for each group `losses_and_gradients` returned, its
+    flat gradient list cut back into the groups' parts."""
+    start = 0
+    for optimizer, variables in groups:
+        yield optimizer, variables, grads[start : start + len(variables)]
+        start += len(variables)
+
+
 def learning_rate(settings: TrainSettings) -> Any:
     """train.learning_rate, risen to linearly over train.warmup_steps when those are set and, with
     train.decay=cosine, fallen to train.final_rate x learning_rate by the stage's last step
@@ -232,11 +243,8 @@ class Trainer:
                 sources,
                 (source, target_in, target_out, source_index),
             )
-            start = 0
-            for optimizer, variables in groups:
-                chunk = grads[start : start + len(variables)]
+            for optimizer, variables, chunk in per_group(groups, grads):
                 optimizer.apply_gradients(zip(chunk, variables, strict=True))
-                start += len(variables)
             return losses, alignment
 
         self.step = step
