@@ -163,3 +163,22 @@ def test_the_store_listing_ignores_run_folders(uninterrupted, tmp_path):
     (tmp_path / "store" / RUNS / "joint-0123456789abcdef").mkdir(parents=True)
     (tmp_path / "store" / RUNS / "joint-0123456789abcdef" / "checkpoint").write_text("x")
     assert ([m.id for m in store.encoders()], [m.id for m in store.decoders()]) == before
+
+
+def test_a_second_run_of_the_same_command_is_refused_while_the_first_trains(compose, tmp_path):
+    """Two identical runs would share one run folder: both store a decoder (twins) and the first to
+    finish deletes the folder under the other. The second is refused; the first's folder stays."""
+    from plugmt.errors import PlugmtError
+    from plugmt.training.checkpoints import claim_run
+    from plugmt.training.prepare import run_dir_for
+    from plugmt.training.stages import train_joint
+
+    cfg = compose(f"store={tmp_path}", *RESUME)
+    folder = run_dir_for(Store(tmp_path), "joint", cfg, None)
+    with claim_run(folder):  # the first run, training
+        folder.mkdir(parents=True)
+        (folder / "checkpoint").write_text("the first run's")
+        with pytest.raises(PlugmtError, match=r"another run of the same command .* is training in"):
+            train_joint(cfg, Store(tmp_path))
+        assert (folder / "checkpoint").read_text() == "the first run's"
+    assert Store(tmp_path).encoders() == []

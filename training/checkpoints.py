@@ -25,6 +25,7 @@ import tensorflow as tf
 from omegaconf import DictConfig, OmegaConf
 
 from plugmt.atomic import atomic_path
+from plugmt.errors import PlugmtError
 
 log = logging.getLogger("plugmt.train")
 
@@ -129,6 +130,41 @@ class TrainingCheckpoint:
             return None
         self.checkpoint.restore(latest).assert_existing_objects_matched()
         return int(self.step.numpy()), json.loads(self.python_state.numpy().decode())
+
+
+@contextlib.contextmanager
+def claim_run(folder: Path) -> Iterator[None]:
+    """Hold `folder` (a stage's run folder) for this process alone, from before it looks for a
+    checkpoint until its modules are stored and the folder is gone.
+
+    Two runs of the same command (same store, stage and settings) would share the folder: both
+    would resume from one checkpoint, both store a decoder (twins), and the first to finish would
+    delete the folder under the other. The second is refused in one line instead. The lock is a
+    `filelock` file beside the folder, removed when the run ends; the lock dies with the process.
+    """
+    from filelock import FileLock, Timeout
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    path = folder.parent / f"{folder.name}.lock"
+    lock = FileLock(str(path), blocking=False)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise PlugmtError(
+            f"another run of the same command (same store, stage and settings) is training in "
+            f"{folder} right now; wait for it to finish (its modules will be in the store) or give "
+            "this run another seed= or store="
+        ) from None
+    try:
+        yield
+    finally:
+        # Unlinked while still held (filelock re-checks the file after locking, so a run that
+        # opened it meanwhile does not lock a deleted file); `.runs` goes once no run is left.
+        with contextlib.suppress(OSError):
+            path.unlink()
+        lock.release()
+        with contextlib.suppress(OSError):
+            folder.parent.rmdir()
 
 
 def remove_run(folder: Path | None) -> None:

@@ -19,7 +19,7 @@ from plugmt.errors import PlugmtError
 from plugmt.inference.translator import Pipeline
 from plugmt.registry import build_decoder, build_encoder, load_encoder
 from plugmt.storage import Store, StoredModule
-from plugmt.training.checkpoints import remove_run
+from plugmt.training.checkpoints import claim_run, remove_run
 from plugmt.training.distribute import make_strategy, scope
 from plugmt.training.loop import fit
 from plugmt.training.prepare import (
@@ -120,39 +120,42 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
             for t in targets
         }
     run_dir = run_dir_for(store, "joint", cfg, strategy)
-    retried = run_dir.exists()  # an earlier attempt may have stored modules before it was killed
-    history, validation, max_lens = _fit_and_validate(
-        cfg,
-        settings,
-        corpus,
-        pairs,
-        encoder,
-        source_vocab,
-        decoders,
-        target_vocabs,
-        train_encoder=True,
-        stage="joint",
-        description=f"encoder {cfg.encoder.name} over {', '.join(sources)}; decoders "
-        f"{', '.join(targets)}; {len(pairs)} directions",
-        strategy=strategy,
-        run_dir=run_dir,
-    )
-    encoder_module = store.save_encoder(
-        encoder, source_vocab, {**stage_record(cfg, "joint", pairs, history, corpus), "languages": sources}
-    )
-    decoder_modules = []
-    for t in targets:
-        own_pairs = [p for p in pairs if p[1] == t]
-        record = stage_record(cfg, "joint", own_pairs, history, corpus)
-        record.update(
-            lang=t,
-            max_len=max_lens[t],
-            metrics={"valid_exact": {pair_name(p): validation[p] for p in own_pairs}},
+    with claim_run(run_dir):  # one run per run folder: never twins, never a folder deleted under a run
+        retried = run_dir.exists()  # an earlier attempt may have stored modules before it was killed
+        history, validation, max_lens = _fit_and_validate(
+            cfg,
+            settings,
+            corpus,
+            pairs,
+            encoder,
+            source_vocab,
+            decoders,
+            target_vocabs,
+            train_encoder=True,
+            stage="joint",
+            description=f"encoder {cfg.encoder.name} over {', '.join(sources)}; decoders "
+            f"{', '.join(targets)}; {len(pairs)} directions",
+            strategy=strategy,
+            run_dir=run_dir,
         )
-        decoder_modules.append(
-            store.save_decoder(decoders[t], target_vocabs[t], encoder_module, record, reuse_twin=retried)
+        encoder_module = store.save_encoder(
+            encoder,
+            source_vocab,
+            {**stage_record(cfg, "joint", pairs, history, corpus), "languages": sources},
         )
-    remove_run(run_dir)  # only now: a kill before this resumes, and the re-run stores no twins
+        decoder_modules = []
+        for t in targets:
+            own_pairs = [p for p in pairs if p[1] == t]
+            record = stage_record(cfg, "joint", own_pairs, history, corpus)
+            record.update(
+                lang=t,
+                max_len=max_lens[t],
+                metrics={"valid_exact": {pair_name(p): validation[p] for p in own_pairs}},
+            )
+            decoder_modules.append(
+                store.save_decoder(decoders[t], target_vocabs[t], encoder_module, record, reuse_twin=retried)
+            )
+        remove_run(run_dir)  # only now: a kill before this resumes, and the re-run stores no twins
     log.info(
         f"joint done in {history['seconds']}s: encoder {encoder_module.id}; valid exact {summary(validation)}"
     )
@@ -212,30 +215,31 @@ def _train_plugin(
         decoder = build_decoder({**cfg.decoder, "lang": lang}, target_vocab.size, encoder.thought_spec())
     extra = {"lang": lang, "pairs": [list(p) for p in pairs], "encoder": encoder_module.id}
     run_dir = run_dir_for(store, "plugin", cfg, strategy, extra)
-    retried = run_dir.exists()
-    history, validation, max_lens = _fit_and_validate(
-        cfg,
-        settings,
-        corpus,
-        pairs,
-        encoder,
-        source_vocab,
-        {lang: decoder},
-        {lang: target_vocab},
-        train_encoder=False,
-        stage="plugin",
-        description=f"new {lang} decoder on {', '.join(map(pair_name, pairs))} against frozen "
-        f"encoder {encoder_module.id}",
-        strategy=strategy,
-        run_dir=run_dir,
-    )
-    record = stage_record(cfg, "plugin", pairs, history, corpus)
-    record.update(
-        lang=lang,
-        max_len=max_lens[lang],
-        metrics={"valid_exact": {pair_name(p): v for p, v in validation.items()}},
-    )
-    module = store.save_decoder(decoder, target_vocab, encoder_module, record, reuse_twin=retried)
-    remove_run(run_dir)
+    with claim_run(run_dir):  # one run per run folder: never twins, never a folder deleted under a run
+        retried = run_dir.exists()
+        history, validation, max_lens = _fit_and_validate(
+            cfg,
+            settings,
+            corpus,
+            pairs,
+            encoder,
+            source_vocab,
+            {lang: decoder},
+            {lang: target_vocab},
+            train_encoder=False,
+            stage="plugin",
+            description=f"new {lang} decoder on {', '.join(map(pair_name, pairs))} against frozen "
+            f"encoder {encoder_module.id}",
+            strategy=strategy,
+            run_dir=run_dir,
+        )
+        record = stage_record(cfg, "plugin", pairs, history, corpus)
+        record.update(
+            lang=lang,
+            max_len=max_lens[lang],
+            metrics={"valid_exact": {pair_name(p): v for p, v in validation.items()}},
+        )
+        module = store.save_decoder(decoder, target_vocab, encoder_module, record, reuse_twin=retried)
+        remove_run(run_dir)
     log.info(f"plugin done in {history['seconds']}s: decoder {module.id}; valid exact {summary(validation)}")
     return module
