@@ -190,7 +190,7 @@ def _check_module(
 ) -> dict[str, Any]:
     """The module's meta.json, once every file is known to be what a plugmt store would hold: the
     manifest agrees with meta.json, the architecture is a registered one, and the whole module
-    passes the store's own validator (`store_checks`), as a module of the folder it would go to."""
+    passes the store's own validator (`storage.checks`), as a module of the folder it would go to."""
     meta = _json(files["meta.json"], f"{where}: meta.json")
     config = _json(files["config.json"], f"{where}: config.json")
     kind = manifest["kind"]

@@ -5,7 +5,9 @@ verify` all judge a module here, so they cannot disagree about what a valid modu
 imports TensorFlow or model code: a module is checked as data (JSON, an `.npz` read without pickle,
 a SentencePiece model). What it refuses (docs/BAD_INPUT.md, "Hostile modules"):
 
-- meta.json: not a JSON object; `id` not a safe name equal to its folder's; `role` not the folder's;
+- meta.json: not a JSON object; its `seal` missing or not the SHA-256 of the rest of it (meta.json
+  holds every other file's checksum, so the seal covers the whole module: an edit is detected);
+  `id` not a safe name equal to its folder's; `role` not the folder's;
   `files` missing, not a name -> SHA-256 map of exactly the module's files; `created` not a UTC
   timestamp, or in the future; a `fingerprint` that is not a SHA-256; for a decoder, `lang` /
   `encoder_id` not the folders it sits in, `pairs` not [source, lang] pairs, `max_len` not a whole
@@ -33,6 +35,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from plugmt.errors import PlugmtError
+from plugmt.storage.module import SEAL, seal
 from plugmt.storage.weights import fingerprint, read_npz
 from plugmt.thought import BOS_ID, EOS_ID, MAX_DECODE_LEN, PAD_ID, THOUGHT_KINDS, UNK_ID
 
@@ -49,8 +52,17 @@ Fail = Callable[[str, str], NoReturn]
 
 
 def check_meta(data: bytes, key: str, fail: Fail) -> dict[str, Any]:
-    """meta.json's object, checked against the folder `key` it sits in (e.g. decoders/<e>/<l>/<id>)."""
-    meta = _object(data, "meta.json", fail)
+    """meta.json's object, checked against the folder `key` it sits in (e.g. decoders/<e>/<l>/<id>),
+    and last against its seal (so a forger who re-seals still meets every other check)."""
+    meta = _check_meta_fields(_object(data, "meta.json", fail), key, fail)
+    if SEAL not in meta:
+        fail("meta.json", f"has no `{SEAL}` (the SHA-256 of the rest of meta.json; plugmt writes one)")
+    if meta[SEAL] != seal(meta):
+        fail("meta.json", f"was changed after the module was stored (its `{SEAL}` does not match)")
+    return meta
+
+
+def _check_meta_fields(meta: dict[str, Any], key: str, fail: Fail) -> dict[str, Any]:
     parts = key.split("/")
     role = "encoder" if parts[0] == "encoders" else "decoder"
     if meta.get("role") != role:

@@ -21,8 +21,12 @@ __all__ = [
     "module_key",
     "now",
     "parse_json",
+    "seal",
+    "sealed",
     "sha256",
 ]
+
+SEAL = "seal"  # meta.json's key holding the SHA-256 of the rest of meta.json
 
 
 class Storable(Protocol):
@@ -95,6 +99,18 @@ def parse_json(data: bytes, where: Any, failure: Callable[[str], str] | None = N
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def seal(meta: Mapping[str, Any]) -> str:
+    """SHA-256 of meta.json's content without its seal (canonical JSON). meta.json records every
+    other file's checksum, so the seal covers the whole module: an edited meta.json is detected."""
+    rest = {key: value for key, value in meta.items() if key != SEAL}
+    return sha256(json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode())
+
+
+def sealed(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """`meta` with its seal, as the store writes it."""
+    return {**meta, SEAL: seal(meta)}
 
 
 def now() -> str:

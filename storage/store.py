@@ -31,7 +31,16 @@ import numpy as np
 from plugmt.errors import PlugmtError
 from plugmt.storage.checks import check_module
 from plugmt.storage.files import StoreFiles, open_files
-from plugmt.storage.module import Storable, StoredModule, Vocabulary, layer_config, module_key, now, sha256
+from plugmt.storage.module import (
+    Storable,
+    StoredModule,
+    Vocabulary,
+    layer_config,
+    module_key,
+    now,
+    sealed,
+    sha256,
+)
 from plugmt.storage.weights import fingerprint, npz_bytes, weight_arrays
 
 __all__ = ["Store"]
@@ -115,7 +124,7 @@ class Store:
             "weights.npz": npz_bytes(arrays),
             "vocab.model": vocab_bytes,
         }
-        meta = {"created": now(), **meta, "files": {n: sha256(b) for n, b in files.items()}}
+        meta = sealed({"created": now(), **meta, "files": {n: sha256(b) for n, b in files.items()}})
         files["meta.json"] = json.dumps(meta, indent=2, sort_keys=True).encode()
         # A store never writes a module it would refuse to list (e.g. a record without max_len).
         check_module(files.__getitem__, key, self.failure(key), full=False)
@@ -290,10 +299,10 @@ class Store:
         return self.files.exists(f"encoders/{encoder_id}/meta.json")
 
     def verify(self, module: StoredModule) -> dict[str, bytes]:
-        """Every file of the module, once the whole module passed its check (`store_checks`)."""
+        """Every file of the module, once the whole module passed its check (`storage.checks`)."""
         return self.checked(module)[1]
 
     def checked(self, module: StoredModule) -> tuple[dict[str, Any], dict[str, bytes]]:
-        """(config, contents) of a module that passed every check of `store_checks`."""
+        """(config, contents) of a module that passed every check of `storage.checks`."""
         _, config, contents = check_module(module.read or module.file, module.key, self.failure(module.key))
         return config, contents

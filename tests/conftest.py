@@ -13,6 +13,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from plugmt.cli.runtime import quiet_tensorflow
+from plugmt.storage.module import sealed
 
 quiet_tensorflow()
 
@@ -120,7 +121,7 @@ def rehash(files: dict[str, bytes], meta: dict | None = None) -> dict[str, bytes
     meta = json.loads(files["meta.json"]) if meta is None else meta
     if isinstance(meta.get("files"), dict):
         meta["files"] = {n: hashlib.sha256(files[n]).hexdigest() for n in meta["files"]}
-    files["meta.json"] = json.dumps(meta).encode()
+    files["meta.json"] = json.dumps(sealed(meta)).encode()
     manifest = json.loads(files["manifest.json"])
     manifest["files"] = {n: hashlib.sha256(files[n]).hexdigest() for n in manifest["files"]}
     files["manifest.json"] = json.dumps(manifest).encode()

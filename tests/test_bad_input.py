@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import rehash
 
+from plugmt.storage.module import sealed
+
 TABLE = Path(__file__).resolve().parent.parent / "docs" / "BAD_INPUT.md"
 SMALL_PHRASEBOOK = ["data.first_year=2000", "data.last_year=2001"]
 
@@ -128,7 +130,7 @@ def _hostile(root: Path, trained) -> dict[str, str]:
     (folder / "weights.npz").write_bytes(buffer.getvalue())
     meta = json.loads((folder / "meta.json").read_text())
     meta["files"]["weights.npz"] = hashlib.sha256(buffer.getvalue()).hexdigest()
-    (folder / "meta.json").write_text(json.dumps(meta))
+    (folder / "meta.json").write_text(json.dumps(sealed(meta)))
     return {
         "longbundle": bundle("long", lambda m: m.update(max_len=10**9)),
         "futurebundle": bundle("future", lambda m: m.update(created="9999-12-31T00:00:00Z")),

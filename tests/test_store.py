@@ -8,6 +8,7 @@ from plugmt.errors import PlugmtError
 from plugmt.inference.translator import Translator
 from plugmt.registry import load_encoder
 from plugmt.storage import Store
+from plugmt.storage.module import sealed
 from plugmt.storage.weights import fingerprint, weight_arrays
 
 SENTENCES = ["Monday, January 3, 2000", "3 janvier 2000", ""]
@@ -48,7 +49,7 @@ def test_decoder_from_another_encoder_is_refused_naming_both(trained, tmp_path):
     module = store.resolve_decoder("es", store.encoder())
     meta = json.loads((module.path / "meta.json").read_text())
     meta["encoder_fingerprint"] = "f" * 64
-    (module.path / "meta.json").write_text(json.dumps(meta))
+    (module.path / "meta.json").write_text(json.dumps(sealed(meta)))
     encoder = store.encoder()
     with pytest.raises(PlugmtError) as caught:
         store.resolve_decoder("es", encoder)

@@ -20,6 +20,7 @@ from plugmt.errors import PlugmtError
 from plugmt.inference.translator import Translator
 from plugmt.registry import check_stored_architecture, load_decoder, load_encoder
 from plugmt.storage import Store
+from plugmt.storage.module import sealed
 
 
 def copy_store(trained, tmp_path) -> Store:
@@ -27,9 +28,9 @@ def copy_store(trained, tmp_path) -> Store:
     return Store(tmp_path / "store")
 
 
-def rewrite(folder: Path, meta=None, config=None, weights=None, vocab=None) -> None:
-    """Change a module's files, then make meta.json's checksums agree, so that only the check
-    under test can refuse it."""
+def rewrite(folder: Path, meta=None, config=None, weights=None, vocab=None, reseal=True) -> None:
+    """Change a module's files, then make meta.json's checksums and seal agree (as a forger would),
+    so that only the check under test can refuse it; `reseal=False` leaves the old seal."""
     stored = json.loads((folder / "meta.json").read_text())
     if config is not None:
         settings = json.loads((folder / "config.json").read_text())
@@ -49,7 +50,7 @@ def rewrite(folder: Path, meta=None, config=None, weights=None, vocab=None) -> N
             stored["files"][name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
     if meta is not None:
         meta(stored)
-    (folder / "meta.json").write_text(json.dumps(stored))
+    (folder / "meta.json").write_text(json.dumps(sealed(stored) if reseal else stored))
 
 
 def refingerprinted(change):
@@ -82,6 +83,11 @@ def other_weights(arrays, meta):
 
 # Cheap cases are caught by listing (and so by every command); the rest by load and verify.
 LISTED = {
+    "meta edited": (
+        dict(meta=lambda m: m.update(created="2020-01-01T00:00:00Z"), reseal=False),
+        r"meta\.json was changed after the module was stored \(its `seal` does not match\)",
+    ),
+    "seal missing": (dict(meta=lambda m: m.pop("seal"), reseal=False), r"meta\.json has no `seal`"),
     "files missing": (dict(meta=lambda m: m.pop("files")), r"has no `files` map of checksums"),
     "files a list": (
         dict(meta=lambda m: m.update(files=list(m["files"]))),
@@ -138,7 +144,7 @@ def _plant(store: Store, case: dict) -> Path:
             parts = module.id.split("-")
             parts[2] = meta["fingerprint"][:8]
             meta["id"] = "-".join(parts)
-            (module.path / "meta.json").write_text(json.dumps(meta))
+            (module.path / "meta.json").write_text(json.dumps(sealed(meta)))
             module.path.rename(module.path.with_name(meta["id"]))
             return module.path.with_name(meta["id"])
     return module.path
@@ -236,7 +242,7 @@ def test_an_imported_module_passes_the_same_validator(trained, tmp_path, monkeyp
         change(meta, config)
         bad = {**files, "config.json": json.dumps(config).encode()}
         meta["files"]["config.json"] = hashlib.sha256(bad["config.json"]).hexdigest()
-        bad["meta.json"] = json.dumps(meta).encode()
+        bad["meta.json"] = json.dumps(sealed(meta)).encode()
         manifest = json.loads(bad["manifest.json"])
         manifest["files"] = {n: hashlib.sha256(bad[n]).hexdigest() for n in manifest["files"]}
         bad["manifest.json"] = json.dumps(manifest).encode()
