@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import shutil
 import time
@@ -20,6 +19,8 @@ import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
+
+from filelock import ReadWriteLock, Timeout
 
 from plugmt.errors import PlugmtError
 
@@ -119,39 +120,29 @@ class LocalFiles:
 
     @contextlib.contextmanager
     def lock(self, exclusive: bool) -> Iterator[None]:
-        """`flock` on ``<root>/.lock``: saves share it, `remove` holds it alone."""
+        """A reader/writer lock on ``<root>/.lock``: saves share it, `remove` holds it alone."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / LOCK_NAME, "a+b") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        with _held(self.root / LOCK_NAME, exclusive):
+            yield
 
     @contextlib.contextmanager
     def use(self, name: str) -> Iterator[None]:
-        """A shared `flock` on ``<root>/.locks/<name>.lock`` for as long as the block runs."""
+        """A shared hold on ``<root>/.locks/<name>.lock`` for as long as the block runs."""
         folder = self.root / USE_LOCKS
         folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / f"{name}.lock", "a+b") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        with _held(folder / f"{name}.lock", exclusive=False):
+            yield
 
     def in_use(self, name: str) -> bool:
         """Whether some process holds `use(name)` right now."""
         path = self.root / USE_LOCKS / f"{name}.lock"
         if not path.exists():
             return False
-        with open(path, "a+b") as handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-            return False
+        try:
+            with _held(path, exclusive=True, wait=False):
+                return False
+        except Timeout:
+            return True
 
     def check_writable(self) -> None:
         """The store is (or can become) a folder this process writes: checked by writing."""
@@ -170,6 +161,18 @@ class LocalFiles:
                 f"store={self.root} cannot be written ({error.strerror or error}); trained modules "
                 "could not be saved: fix its permissions or point store= at a writable folder"
             ) from None
+
+
+@contextlib.contextmanager
+def _held(path: Path, exclusive: bool, wait: bool = True) -> Iterator[None]:
+    """filelock's reader/writer lock (SQLite, so it works wherever Python does, Windows included;
+    the operating system drops it when its process dies). `wait=False`: Timeout if it is taken."""
+    lock = ReadWriteLock(str(path), is_singleton=False)
+    try:
+        with lock.write_lock(blocking=wait) if exclusive else lock.read_lock(blocking=wait):
+            yield
+    finally:
+        lock.close()
 
 
 def _clean_stale(folder: Path) -> None:
