@@ -253,9 +253,20 @@ class RemoteFiles:
 
     def check_writable(self) -> None:
         """A `memory://` store lives only as long as this process: training into it would lose
-        every module it stores, so it is refused (other URLs are the filesystem's to refuse)."""
+        every module it stores, so it is refused. Any other URL is checked by writing (and
+        deleting) a hidden probe file, so a read-only or unreachable store fails before training."""
         if self.root.startswith("memory://"):
             raise PlugmtError(
                 f"store={self.root} keeps modules only in this process's memory, so what training "
                 "stores would vanish when it ends; train into a folder or a lasting URL (store=...)"
             )
+        probe = f"{self.base}/.tmp-probe-{uuid.uuid4().hex[:8]}"
+        try:
+            self.fs.pipe_file(probe, b"")
+            self.fs.rm_file(probe)
+        except Exception as error:  # fsspec backends raise their own kinds; all mean "cannot write"
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise PlugmtError(
+                f"store={self.root} cannot be written ({reason}); trained modules could not be saved: "
+                "check its credentials and permissions or point store= at a writable store"
+            ) from None

@@ -91,3 +91,19 @@ def test_store_setting_keeps_urls_and_resolves_folders(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert store_path("memory://team/store") == "memory://team/store"
     assert store_path("shared") == tmp_path / "shared"
+
+
+def test_a_store_url_that_cannot_be_written_is_refused_before_training(monkeypatch, tmp_path):
+    """Any URL but memory:// is probed by writing a hidden file: a read-only one fails first."""
+    store = Store(f"memory://plugmt-{uuid.uuid4().hex[:8]}/store")
+    store.files.root = "s3://bucket/store"  # as a lasting URL would be named
+
+    def denied(path, value):
+        raise PermissionError("Access Denied")
+
+    monkeypatch.setattr(store.files.fs, "pipe_file", denied)
+    with pytest.raises(PlugmtError, match=r"store=s3://bucket/store cannot be written \(Access Denied\)"):
+        store.check_writable()
+    monkeypatch.undo()
+    store.check_writable()  # a writable one passes, and leaves no probe behind
+    assert store.files.fs.find(store.files.base) == []
