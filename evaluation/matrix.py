@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -13,6 +14,7 @@ from plugmt.errors import PlugmtError
 from plugmt.evaluation.diagnostics import thought_diagnostics
 from plugmt.evaluation.metrics import exact_hits, paired_bootstrap, score, signatures, wilson_interval
 from plugmt.inference.translator import Translator
+from plugmt.progress import eta
 from plugmt.storage import StoredModule
 
 log = logging.getLogger("plugmt.eval")
@@ -115,30 +117,32 @@ def zero_shot_matrix(
         return memo[key]
 
     cells = []
-    for src in sources:
-        for decoder in plugged.values():
-            tgt = decoder.lang
-            if tgt == src or tgt not in texts:
-                continue
-            kind = cell_kind(src, tgt, decoder.module, encoder)
-            references = texts[tgt]
-            hypotheses = along([src, tgt])
-            hits = exact_hits(hypotheses, references)
-            cell = Cell(
-                src,
-                tgt,
-                kind,
-                len(rows),
-                decoder=decoder.module.id,
-                exact_ci=wilson_interval(hits, len(rows)),
-                **score(hypotheses, references, tgt),
-            )
-            if kind != SUPERVISED:
-                path = pivot_path(src, tgt, edges)
-                if path and len(path) > 2:
-                    cell.pivot = pivot_scores(path, hits, hypotheses, along(path), references, tgt)
-            cells.append(cell)
-            log.info(f"{src}→{tgt} {kind}: exact {cell.exact:.3f} chrF {cell.chrf:.1f}")
+    todo = [(s, d) for s in sources for d in plugged.values() if d.lang != s and d.lang in texts]
+    started = time.perf_counter()
+    for number, (src, decoder) in enumerate(todo, 1):
+        tgt = decoder.lang
+        kind = cell_kind(src, tgt, decoder.module, encoder)
+        references = texts[tgt]
+        hypotheses = along([src, tgt])
+        hits = exact_hits(hypotheses, references)
+        cell = Cell(
+            src,
+            tgt,
+            kind,
+            len(rows),
+            decoder=decoder.module.id,
+            exact_ci=wilson_interval(hits, len(rows)),
+            **score(hypotheses, references, tgt),
+        )
+        if kind != SUPERVISED:
+            path = pivot_path(src, tgt, edges)
+            if path and len(path) > 2:
+                cell.pivot = pivot_scores(path, hits, hypotheses, along(path), references, tgt)
+        cells.append(cell)
+        log.info(
+            f"cell {number}/{len(todo)} {src}→{tgt} {kind}: exact {cell.exact:.3f} chrF {cell.chrf:.1f}"
+            f"{eta(number, len(todo), time.perf_counter() - started)}"
+        )
     diagnostics = thought_diagnostics(
         translator.encoder, translator.source_vocab, {lang: texts[lang] for lang in sources}
     )

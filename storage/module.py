@@ -18,6 +18,7 @@ __all__ = [
     "StoredModule",
     "Vocabulary",
     "layer_config",
+    "module_files",
     "module_key",
     "now",
     "parse_json",
@@ -111,6 +112,21 @@ def seal(meta: Mapping[str, Any]) -> str:
 def sealed(meta: Mapping[str, Any]) -> dict[str, Any]:
     """`meta` with its seal, as the store writes it."""
     return {**meta, SEAL: seal(meta)}
+
+
+def module_files(
+    config: Mapping[str, Any], weights: bytes, vocab: bytes, meta: Mapping[str, Any]
+) -> dict[str, bytes]:
+    """A module's four files as the store writes them: meta.json records the others' checksums
+    and is sealed last."""
+    files = {
+        "config.json": json.dumps(config, indent=2, sort_keys=True).encode(),
+        "weights.npz": weights,
+        "vocab.model": vocab,
+    }
+    meta = sealed({"created": now(), **meta, "files": {n: sha256(b) for n, b in files.items()}})
+    files["meta.json"] = json.dumps(meta, indent=2, sort_keys=True).encode()
+    return files
 
 
 def now() -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-import json
 import os
 import secrets
 import sys
@@ -36,10 +35,9 @@ from plugmt.storage.module import (
     StoredModule,
     Vocabulary,
     layer_config,
+    module_files,
     module_key,
     now,
-    sealed,
-    sha256,
 )
 from plugmt.storage.weights import fingerprint, npz_bytes, weight_arrays
 
@@ -119,13 +117,7 @@ class Store:
         meta: dict[str, Any],
         needs: str | None = None,
     ) -> StoredModule:
-        files = {
-            "config.json": json.dumps(config, indent=2, sort_keys=True).encode(),
-            "weights.npz": npz_bytes(arrays),
-            "vocab.model": vocab_bytes,
-        }
-        meta = sealed({"created": now(), **meta, "files": {n: sha256(b) for n, b in files.items()}})
-        files["meta.json"] = json.dumps(meta, indent=2, sort_keys=True).encode()
+        files = module_files(config, npz_bytes(arrays), vocab_bytes, meta)
         # A store never writes a module it would refuse to list (e.g. a record without max_len).
         check_module(files.__getitem__, key, self.failure(key), full=False)
         if not self.publish(key, files, needs) and meta["role"] != "encoder":

@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from plugmt.corpora.batches import MultiTargetBatches
+from plugmt.progress import eta
 from plugmt.training.checkpoints import TrainingCheckpoint, remove_run
 from plugmt.training.distribute import DistributedTrainer
 from plugmt.training.monitor import Monitor
@@ -71,6 +72,11 @@ def _checkpoint(
     return TrainingCheckpoint(run_dir, layers, trainer.optimizers, settings.checkpoint_every)
 
 
+def _left(max_seconds: float | None, before: float) -> float | None:
+    """This attempt's share of the stage's time cap."""
+    return None if max_seconds is None else max_seconds - before
+
+
 def _best_name(monitor_state: Mapping[str, Any]) -> str:
     """The file of the best validated weights a checkpoint's monitor state refers to."""
     return f"best-step-{monitor_state['history'][monitor_state['best']]['step']}"
@@ -117,6 +123,7 @@ def fit(
             monitor.restore(state["monitor"], arrays)
         log.info(f"resuming {stage} from step {done}")
     started = time.perf_counter() - before
+    first = done  # the pace (for the ETA) is this attempt's: a resumed run's steps before it are free
 
     def save(step: int) -> None:
         state = {
@@ -145,6 +152,7 @@ def fit(
             log.info(
                 f"{stage} step {done}/{steps} · loss {losses[-1]:.4f}{align_text}"
                 f" · {window.rate():,.0f} pairs/s · {elapsed:.0f}s"
+                f"{eta(done - first, steps - first, elapsed - before, _left(settings.max_seconds, before))}"
             )
             if monitor is not None:
                 curves = {"train/loss": losses[-1], "train/pairs_per_s": window.rate()}
