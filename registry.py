@@ -42,6 +42,7 @@ __all__ = [
     "load_architectures",
     "load_decoder",
     "load_encoder",
+    "register_configs",
     "register_decoder",
     "register_encoder",
     "registered",
@@ -62,6 +63,8 @@ class Architecture:
 
 _ARCHITECTURES: dict[str, dict[str, Architecture]] = {"encoder": {}, "decoder": {}}
 _LOADED: list[bool] = []
+_CONFIGS_STORED: list[bool] = []
+_ENTRY_POINTS_LOADED: list[bool] = []
 
 
 def _base(role: str) -> type:
@@ -115,15 +118,48 @@ def register_decoder(name: str, config_cls: type) -> Callable[[type], type]:
     return _register("decoder", name, config_cls)
 
 
+def register_configs() -> None:
+    """Every architecture's settings as the Hydra options `encoder=<name>` / `decoder=<name>`, with
+    no layer built or imported: plugmt's own come from `encoders/configs.py` and
+    `decoders/configs.py` (no TensorFlow, so `--help`, `--cfg` and completion stay fast), other
+    packages' from their entry points (which may import what they like)."""
+    if _CONFIGS_STORED:
+        return
+    _CONFIGS_STORED.append(True)
+    from hydra.core.config_store import ConfigStore
+
+    from plugmt.decoders.configs import CONFIGS as DECODERS
+    from plugmt.encoders.configs import CONFIGS as ENCODERS
+
+    for role, configs in (("encoder", ENCODERS), ("decoder", DECODERS)):
+        for config_cls in configs:
+            name = {f.name: f.default for f in dataclasses.fields(config_cls)}["name"]
+            ConfigStore.instance().store(group=role, name=name, node=config_cls)
+    _load_entry_points()
+
+
 def load_architectures() -> None:
     """Import plugmt's architecture files and every package's ``plugmt.architectures`` entry point,
     so each decorator has run. A package that fails to import is one line naming it."""
     if _LOADED:
         return
     _LOADED.append(True)
-    import plugmt.decoders
-    import plugmt.encoders  # noqa: F401
+    import importlib
+    import pkgutil
 
+    import plugmt.decoders
+    import plugmt.encoders
+
+    for package in (plugmt.encoders, plugmt.decoders):
+        for module in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{module.name}")
+    _load_entry_points()
+
+
+def _load_entry_points() -> None:
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED.append(True)
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:
             entry.load()

@@ -88,7 +88,7 @@ EVAL: dict[str, Rule] = {
     "adapter_items": whole(1),
 }
 
-# plugmt-translate and plugmt-export (conf/apps/): their top-level keys.
+# plugmt-translate and plugmt-export (cli/conf/): their top-level keys.
 DECODING: dict[str, Rule] = {
     "store": text(),
     "encoder_id": encoder_id,

@@ -15,6 +15,8 @@ from plugmt.errors import PlugmtError, exit_with_error, one_line
 
 log = logging.getLogger("plugmt")
 CONFIG_PATH = "pkg://plugmt.conf"
+# plugmt-translate and plugmt-export: apart, so their files are no config group of the training apps.
+APPS_CONFIG_PATH = "pkg://plugmt.cli.conf"
 
 _fail = exit_with_error
 
@@ -186,8 +188,9 @@ def hydra_app(config_name: str, task: Callable[[Any], Any], config_path: str = C
         print_version(Path(sys.argv[0]).name)
         return
     architectures = config_path == CONFIG_PATH
-    if architectures or not _answers_without_running(sys.argv[1:]):
-        # The architectures' modules import Keras; plugmt-translate / -export --help need neither.
+    if not _answers_without_running(sys.argv[1:]):
+        # Composing needs no TensorFlow (architectures' settings live apart from their layers), so
+        # --help, --cfg and completion answer without it; a job starts it quietly, up front.
         quiet_tensorflow()
     logging.getLogger("datasets").setLevel(logging.WARNING)
     from plugmt.conf import schemas
@@ -198,6 +201,8 @@ def hydra_app(config_name: str, task: Callable[[Any], Any], config_path: str = C
     except PlugmtError as error:
         _fail(str(error))
     sys.argv[1:] = accept_plus_experiment(sys.argv[1:])
+    if architectures and {"--help", "-h"} & set(sys.argv[1:]):
+        sys.argv.append(f"hydra.help.app_name={Path(sys.argv[0]).name}")  # the usage line's name
     check_overrides(config_path, config_name, sys.argv[1:])
     hydra.main(version_base="1.3", config_path=config_path, config_name=config_name)(user_errors(task))()
     report_sweep_failures()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from plugmt.cli import checks as settings
-from plugmt.cli.hydra_app import CONFIG_PATH, hydra_app, store_from, translator_from
+from plugmt.cli.hydra_app import APPS_CONFIG_PATH, hydra_app, store_from, translator_from
 from plugmt.errors import PlugmtError, exit_with_error
 
 _FLAGS_WITH_VALUE = {
@@ -268,8 +268,8 @@ def translate_main() -> None:
         translate(cfg, texts, separated)
 
     # Its own config folder: there `decoder=es` names a stored decoder, not the `decoder/` group.
-    hydra_app("translate", task, config_path=f"{CONFIG_PATH}.apps")
+    hydra_app("translate", task, config_path=APPS_CONFIG_PATH)
 
 
 def export_main() -> None:
-    hydra_app("export", export, config_path=f"{CONFIG_PATH}.apps")
+    hydra_app("export", export, config_path=APPS_CONFIG_PATH)

@@ -87,9 +87,9 @@ def register(architectures: bool = True) -> None:
     from hydra.core.config_store import ConfigStore
 
     if architectures:
-        from plugmt.registry import load_architectures
+        from plugmt.registry import register_configs
 
-        load_architectures()
+        register_configs()
     store = ConfigStore.instance()
     store.store(group="train", name="default", node=TrainSettings)
     store.store(group="eval", name="default", node=EvalSettings)

@@ -1,12 +1,15 @@
-"""Language decoders. Every module in this folder is imported so its `@register_decoder` runs:
-adding an architecture is one file here (its config dataclass is the option `decoder=<name>`)."""
+"""Language decoders. `plugmt.registry` imports every module in this folder before building, so
+its `@register_decoder` runs: adding an architecture is one file here. plugmt's own settings live in
+`configs.py`, which imports no TensorFlow (nor does this package until a layer is asked for)."""
 
-import importlib
-import pkgutil
-
-from plugmt.decoders.base import LanguageDecoder
-
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
+from typing import Any
 
 __all__ = ["LanguageDecoder"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LanguageDecoder":
+        from plugmt.decoders.base import LanguageDecoder
+
+        return LanguageDecoder
+    raise AttributeError(f"module 'plugmt.decoders' has no attribute {name!r}")

@@ -8,29 +8,15 @@ positions at once). For vector thoughts its layers and stored weights are exactl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import keras
 import tensorflow as tf
 
 from plugmt.decoders.base import LanguageDecoder
+from plugmt.decoders.configs import LSTMDecoderConfig
 from plugmt.registry import register_decoder
 from plugmt.thought import Thought, ThoughtSpec
-
-
-@dataclass
-class LSTMDecoderConfig:
-    name: str = "lstm"
-    # Language this decoder writes; set by the training mode (joint: every target of data.pairs).
-    lang: str | None = None
-    embed_dim: int = 32
-    # Feed the thought vector into every step as well as the initial state (Cho et al. 2014). The
-    # decoder then need not carry the whole sentence in its state; false is the tutorial's decoder.
-    feed_thought: bool = True
-    # LSTM units; null = the thought's width. A vector thought *is* the initial state, so there it
-    # must be null or that width; with slots or memory any size works.
-    units: int | None = None
 
 
 @register_decoder("lstm", LSTMDecoderConfig)

@@ -11,13 +11,13 @@ buffers are full (`max_len` outputs), the last step can only end the sentence.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import keras
 import tensorflow as tf
 
 from plugmt.decoders.base import LanguageDecoder
+from plugmt.decoders.configs import TransformerDecoderConfig
 from plugmt.layers.attention import (
     FeedForward,
     MultiHeadAttention,
@@ -28,20 +28,6 @@ from plugmt.layers.attention import (
 )
 from plugmt.registry import register_decoder
 from plugmt.thought import EOS_ID, Thought, ThoughtSpec
-
-
-@dataclass
-class TransformerDecoderConfig:
-    name: str = "transformer"
-    lang: str | None = None
-    d_model: int = 64
-    heads: int = 4
-    layers: int = 2
-    ffn: int = 128
-    dropout: float = 0.1
-    positions: str = "sinusoidal"  # sinusoidal | learned
-    max_len: int = 128  # the longest output search may produce (the step cache's length)
-    tie_embeddings: bool = True  # output projection = target embeddings, transposed (Press & Wolf 2017)
 
 
 class DecoderLayer(keras.layers.Layer):

@@ -7,34 +7,17 @@ The bridge is the only path from source to decoder, which is what makes it a sha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 import tensorflow as tf
 
 from plugmt.encoders.base import SharedEncoder
+from plugmt.encoders.configs import BridgeEncoderConfig
 from plugmt.errors import PlugmtError
 from plugmt.layers.attention import TransformerStack, check_transformer_sizes
 from plugmt.registry import register_encoder
 from plugmt.thought import PAD_ID, Thought
 
 BODIES = ("lstm", "transformer")
-
-
-@dataclass
-class BridgeEncoderConfig:
-    name: str = "bridge"
-    body: str = "lstm"  # lstm (bidirectional, d_model/2 units each way) | transformer
-    d_model: int = 128  # width of every state and slot
-    slots: int = 10  # K: vectors per sentence
-    attention_units: int = 128  # hidden size of the K queries' scoring layer
-    # The transformer body's settings (as encoder=transformer):
-    heads: int = 4
-    layers: int = 2
-    ffn: int = 256
-    dropout: float = 0.1
-    positions: str = "sinusoidal"
-    max_len: int = 256
 
 
 @register_encoder("bridge", BridgeEncoderConfig)

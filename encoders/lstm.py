@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 import tensorflow as tf
 
 from plugmt.encoders.base import SharedEncoder
+from plugmt.encoders.configs import LSTMEncoderConfig
 from plugmt.registry import register_encoder
 from plugmt.thought import PAD_ID, Thought
-
-
-@dataclass
-class LSTMEncoderConfig:
-    name: str = "lstm"
-    embed_dim: int = 32
-    units: int = 128
-    # Read each sentence backwards (Sutskever et al. 2014): the first words of the target are then
-    # the last the encoder saw, which makes a thought-vector model learn several times faster.
-    reverse: bool = True
 
 
 @register_encoder("lstm", LSTMEncoderConfig)

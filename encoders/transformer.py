@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import tensorflow as tf
 
 from plugmt.encoders.base import SharedEncoder
+from plugmt.encoders.configs import TransformerEncoderConfig
 from plugmt.layers.attention import TransformerStack, check_transformer_sizes
 from plugmt.registry import register_encoder
 from plugmt.thought import PAD_ID, Thought
-
-
-@dataclass
-class TransformerEncoderConfig:
-    name: str = "transformer"
-    d_model: int = 64
-    heads: int = 4
-    layers: int = 2
-    ffn: int = 128
-    dropout: float = 0.1
-    positions: str = "sinusoidal"  # sinusoidal | learned
-    max_len: int = 256  # learned positions: the longest source
-    # Drop the residual connection around self-attention in the middle layer (Liu et al. 2021):
-    # states above it keep less of each token's position, which helps zero-shot directions.
-    drop_middle_residual: bool = False
 
 
 @register_encoder("transformer", TransformerEncoderConfig)

@@ -84,7 +84,7 @@ def test_the_shipped_configs_pass_their_own_checks(compose):
         with initialize_config_module("plugmt.conf", version_base="1.3"):
             cfg = hydra_compose("config", [f"experiment={experiment}", "store=s", "train.tensorboard=tb"])
         settings.check_main(cfg, ["joint", "plugin", "eval"])
-    with initialize_config_module("plugmt.conf.apps", version_base="1.3"):
+    with initialize_config_module("plugmt.cli.conf", version_base="1.3"):
         settings.check_group(hydra_compose("translate", overrides=["text=[a,b]"]), settings.TRANSLATE)
         settings.check_group(hydra_compose("export", overrides=["out=x"]), settings.EXPORT)
 

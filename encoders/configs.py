@@ -1,0 +1,60 @@
+"""The settings of plugmt's own encoders: each dataclass is the Hydra option `encoder=<name>`.
+
+They live apart from the layers and import no TensorFlow, so composing a config (`--help`, `--cfg`,
+shell completion, checking an override) never starts TensorFlow; `plugmt.registry` imports a
+layer's module only to build it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["BridgeEncoderConfig", "LSTMEncoderConfig", "TransformerEncoderConfig"]
+
+
+@dataclass
+class LSTMEncoderConfig:
+    name: str = "lstm"
+    embed_dim: int = 32
+    units: int = 128
+    # Read each sentence backwards (Sutskever et al. 2014): the first words of the target are then
+    # the last the encoder saw, which makes a thought-vector model learn several times faster.
+    reverse: bool = True
+
+
+@dataclass
+class BridgeEncoderConfig:
+    name: str = "bridge"
+    body: str = "lstm"  # lstm (bidirectional, d_model/2 units each way) | transformer
+    d_model: int = 128  # width of every state and slot
+    slots: int = 10  # K: vectors per sentence
+    attention_units: int = 128  # hidden size of the K queries' scoring layer
+    # The transformer body's settings (as encoder=transformer):
+    heads: int = 4
+    layers: int = 2
+    ffn: int = 256
+    dropout: float = 0.1
+    positions: str = "sinusoidal"
+    max_len: int = 256
+
+
+@dataclass
+class TransformerEncoderConfig:
+    name: str = "transformer"
+    d_model: int = 64
+    heads: int = 4
+    layers: int = 2
+    ffn: int = 128
+    dropout: float = 0.1
+    positions: str = "sinusoidal"  # sinusoidal | learned
+    max_len: int = 256  # learned positions: the longest source
+    # Drop the residual connection around self-attention in the middle layer (Liu et al. 2021):
+    # states above it keep less of each token's position, which helps zero-shot directions.
+    drop_middle_residual: bool = False
+
+
+CONFIGS = (
+    LSTMEncoderConfig,
+    BridgeEncoderConfig,
+    TransformerEncoderConfig,
+)
