@@ -6,8 +6,9 @@ A result is a distribution over seeds, not a run: per configuration and cell kin
 zero-shot, plugged, foreign, and the pivot along each non-supervised cell) the mean exact match ±
 its sd over the per-seed means, a 95% Student-t interval of that mean, the lowest per-seed mean and
 the worst single cell, named. Each non-supervised cell is compared with its own pivot (exact ÷
-pivot exact, pivot exact − exact), never with a pooled pivot mean. A job without a usable
-`matrix.json` is listed as failed and the rest is still summarised.
+pivot exact, pivot exact − exact), never with a pooled pivot mean; chrF per kind too when the
+matrices carry it. A job without a usable `matrix.json` is listed as failed and the rest is still
+summarised.
 """
 
 from __future__ import annotations
