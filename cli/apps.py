@@ -15,14 +15,33 @@ __all__ = ["eval_main", "export_main", "registry_main", "run_main", "train_main"
 log = logging.getLogger("plugmt")
 
 
+def _curves(module: Any) -> None:
+    """The stage's training curves beside its log in the Hydra run folder: curves-joint.png, or
+    curves-plugin-<lang>.png (a failed write is a warning: the modules are stored already)."""
+    from plugmt.training.curves import curves_figure
+
+    stage = module.meta.get("stage")
+    name = "joint" if stage == "joint" else f"plugin-{module.meta.get('lang')}"
+    path = output_dir(None) / f"curves-{name}.png"
+    title = f"joint stage · encoder {module.id} and its decoders"
+    if stage != "joint":
+        title = f"plug-in stage ({module.meta.get('lang')}) · decoder {module.id}"
+    try:
+        curves_figure(module.meta, path, title)
+    except OSError as error:
+        log.warning(f"WARNING: could not write the training curves {path}: {error}")
+    else:
+        log.info(f"training curves: {path}")
+
+
 def _stage_train(cfg: Any) -> None:
     from plugmt.training.stages import train_joint, train_plugin
 
     mode = cfg.train.mode
     if mode == "joint":
-        train_joint(cfg, store_from(cfg))
+        _curves(train_joint(cfg, store_from(cfg))[0])
     elif mode == "plugin":
-        train_plugin(cfg, store_from(cfg))
+        _curves(train_plugin(cfg, store_from(cfg)))
     else:
         raise PlugmtError(f"train.mode={mode!r} is not one of: joint, plugin")
 
@@ -37,7 +56,7 @@ def _stage_plugin(cfg: Any) -> None:
     own = cfg.plugin.get("train") or {}
     if own:
         cfg = OmegaConf.merge(cfg, {"train": own})
-    train_plugin(cfg, store_from(cfg), cfg.plugin.lang, cfg.plugin.pairs)
+    _curves(train_plugin(cfg, store_from(cfg), cfg.plugin.lang, cfg.plugin.pairs))
 
 
 def _stage_eval(cfg: Any) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from plugmt.cli.runtime import version_line
 from plugmt.errors import PlugmtError, exit_with_error
 from plugmt.evaluation import study
+from plugmt.evaluation.figures import study_figure
 from plugmt.evaluation.report import study_markdown
 from plugmt.evaluation.study import summarise
 
@@ -32,3 +33,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             file=sys.stderr,
         )
     print(json.dumps(result, indent=1) if args.json else study_markdown(result), end="")
+    figure = Path(args.folder) / "study.png"
+    try:
+        study_figure(result, figure)
+    except OSError as error:
+        print(f"plugmt-study: could not write {figure}: {error}", file=sys.stderr)
+    else:
+        print(f"plugmt-study: wrote {figure}", file=sys.stderr)

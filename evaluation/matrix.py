@@ -55,6 +55,20 @@ class Matrix:
             "training": self.training,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Matrix:
+        """A matrix back from its matrix.json (keys a Cell does not know are left out)."""
+        known = set(Cell.__dataclass_fields__)
+        cells = [Cell(**{k: v for k, v in c.items() if k in known}) for c in data["cells"]]
+        return cls(
+            data["encoder"],
+            data["split"],
+            cells,
+            data.get("signatures") or {},
+            data.get("thought_diagnostics") or [],
+            data.get("training") or [],
+        )
+
     def unconverged(self) -> list[str]:
         """Modules whose stage a budget stopped before validation converged."""
         return [m["id"] for m in self.training if m.get("converged") is False]

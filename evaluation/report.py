@@ -1,4 +1,5 @@
-"""Results as files a person reads: the matrix as Markdown, JSON and a heatmap; a seed study as Markdown."""
+"""Results as files a person reads: the matrix as Markdown, JSON and a figure (evaluation.figures);
+a seed study as Markdown."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from plugmt.evaluation.figures import matrix_figure
 from plugmt.evaluation.matrix import SUPERVISED, Cell, Matrix
 from plugmt.evaluation.metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 
@@ -114,41 +116,13 @@ def markdown(matrix: Matrix) -> str:
     return "\n".join(lines) + "\n"
 
 
-def heatmap(matrix: Matrix, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    sources = sorted({c.src for c in matrix.cells})
-    targets = sorted({c.tgt for c in matrix.cells})
-    values = np.full((len(sources), len(targets)), np.nan)
-    fig, ax = plt.subplots(figsize=(1.2 * len(targets) + 2, 0.9 * len(sources) + 1.5))
-    for c in matrix.cells:
-        i, j = sources.index(c.src), targets.index(c.tgt)
-        values[i, j] = c.exact
-        colour = "white" if c.exact > 0.6 else "black"
-        ax.text(j, i, f"{c.exact:.2f}\n{c.kind}", ha="center", va="center", fontsize=8, color=colour)
-    image = ax.imshow(values, vmin=0, vmax=1, cmap="viridis_r")
-    ax.set_xticks(range(len(targets)), targets)
-    ax.set_yticks(range(len(sources)), sources)
-    ax.set_xlabel("target (decoder)")
-    ax.set_ylabel("source")
-    ax.set_title(f"exact match · encoder {matrix.encoder}")
-    fig.colorbar(image, ax=ax)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def write_report(matrix: Matrix, out: Path) -> str:
     """matrix.json, matrix.md and matrix.png in `out`; returns the Markdown."""
     out.mkdir(parents=True, exist_ok=True)
     text = markdown(matrix)
     (out / "matrix.json").write_text(json.dumps(matrix.to_json(), indent=2) + "\n")
     (out / "matrix.md").write_text(text)
-    heatmap(matrix, out / "matrix.png")
+    matrix_figure(matrix, out / "matrix.png")
     return text
 
 

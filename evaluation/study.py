@@ -6,8 +6,9 @@ A result is a distribution over seeds, not a run: per configuration and cell kin
 zero-shot, plugged, foreign, and the pivot along each non-supervised cell) the mean exact match ±
 its sd over the per-seed means, a 95% Student-t interval of that mean, the lowest per-seed mean and
 the worst single cell, named. Each non-supervised cell is compared with its own pivot (exact ÷
-pivot exact, pivot exact − exact), never with a pooled pivot mean. A job without a usable
-`matrix.json` is listed as failed and the rest is still summarised.
+pivot exact, pivot exact − exact), never with a pooled pivot mean; chrF per kind too when the
+matrices carry it. A job without a usable `matrix.json` is listed as failed and the rest is still
+summarised.
 """
 
 from __future__ import annotations
@@ -185,6 +186,7 @@ def spread(per_seed: Sequence[Sequence[Value]]) -> dict[str, Any]:
 def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> dict[str, Any]:
     """One configuration's row: every kind's exact match, the pivots, own-pivot ratios, retrieval."""
     exact: dict[str, list[list[Value]]] = defaultdict(list)
+    chrf: dict[str, list[list[Value]]] = defaultdict(list)
     ratios: dict[str, list[list[Value]]] = defaultdict(list)
     gaps: dict[str, list[list[Value]]] = defaultdict(list)
     undefined: dict[str, int] = defaultdict(int)
@@ -192,17 +194,22 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
     for job in jobs:
         matrix, seed = job.matrix or {}, job.seed
         by_kind: dict[str, list[Value]] = defaultdict(list)
+        chrf_by_kind: dict[str, list[Value]] = defaultdict(list)
         ratio: dict[str, list[Value]] = defaultdict(list)
         gap: dict[str, list[Value]] = defaultdict(list)
         for cell in matrix.get("cells", []):
             kind, route = cell["kind"], f"{cell.get('src', '?')}→{cell.get('tgt', '?')}"
             by_kind[kind].append((float(cell["exact"]), route, seed))
+            if _number(cell.get("chrf")):
+                chrf_by_kind[kind].append((float(cell["chrf"]), route, seed))
             pivot = cell.get("pivot")
             if kind == "supervised" or not pivot:
                 continue
             path = pivot.get("path")
             pivot_route = "→".join(path) if isinstance(path, list) else f"pivot of {route}"
             by_kind["pivot"].append((float(pivot["exact"]), pivot_route, seed))
+            if _number(pivot.get("chrf")):
+                chrf_by_kind["pivot"].append((float(pivot["chrf"]), pivot_route, seed))
             # Against its own pivot, cell by cell: a pooled pivot mean would hide a weak cell
             # behind a strong pivot elsewhere.
             gap[kind].append((float(pivot["exact"]) - float(cell["exact"]), route, seed))
@@ -212,6 +219,8 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
                 undefined[kind] += 1
         for kind, values in by_kind.items():
             exact[kind].append(values)
+        for kind, values in chrf_by_kind.items():
+            chrf[kind].append(values)
         for kind, values in ratio.items():
             ratios[kind].append(values)
         for kind, values in gap.items():
@@ -233,6 +242,8 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
         "exact": {kind: spread(exact[kind]) for kind in (*KINDS, "pivot") if exact.get(kind)},
         "own_pivot": {},
     }
+    if chrf:  # chrF when the matrices have it (the study plot's second panel)
+        row["chrf"] = {kind: spread(chrf[kind]) for kind in (*KINDS, "pivot") if chrf.get(kind)}
     for kind in NON_SUPERVISED:
         if gaps.get(kind):
             row["own_pivot"][kind] = {

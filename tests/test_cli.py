@@ -39,6 +39,9 @@ def test_plugmt_run_prints_the_matrix_and_writes_its_files(run_store):
     assert "| en→es | plugged |" in result.stdout
     assert "| de→fr | zero-shot |" in result.stdout
     assert {p.name for p in (root / "eval").iterdir()} == {"matrix.json", "matrix.md", "matrix.png"}
+    # Each training stage's curves, beside plugmt.log in the Hydra run folder.
+    curves = {p.name for p in root.glob("outputs/*/*/curves-*.png")}
+    assert curves == {"curves-joint.png", "curves-plugin-es.png"}
     assert "joint done" in result.stderr and "plugin done" in result.stderr
     assert "cuInit" not in result.stderr and "cpu_feature_guard" not in result.stderr
 

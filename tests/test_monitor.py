@@ -84,3 +84,13 @@ def test_by_default_the_lowest_loss_is_kept_ties_go_to_later_weights_and_small_g
     assert monitor.restore_best() == 500
     assert np.array_equal(layer.get_weights()[0], np.full((3, 2), 500, "float32"))
     assert monitor.record()["valid_loss"] == 0.099 and monitor.record()["selected_on"] == "loss"
+    # Every validation's mean exact match and loss, for the stage's curves figure.
+    assert monitor.record()["validation_loss"] == [
+        [100, 0.5],
+        [200, 0.1],
+        [300, 0.1],
+        [400, 0.0995],
+        [500, 0.099],
+        [600, 0.2],
+    ]
+    assert monitor.record()["validation_exact"] == [[step, 1.0] for step in range(100, 700, 100)]

@@ -159,9 +159,10 @@ def test_failed_jobs_are_listed_and_the_rest_is_summarised(tmp_path, capsys):
     assert "| encoder=lstm | 1 (+2 failed) | zero-shot |" in out
     assert "Failed jobs (4 of 5" in out
     assert "| 1 | encoder=lstm seed=1 | no matrix.json" in out
-    assert (
-        err == "plugmt-study: 4 of 5 jobs failed; they are listed in the output and left out of the summary\n"
-    )
+    assert err.splitlines() == [
+        "plugmt-study: 4 of 5 jobs failed; they are listed in the output and left out of the summary",
+        f"plugmt-study: wrote {tmp_path / 'study.png'}",  # the figure of the jobs that did not fail
+    ]
     main([str(tmp_path), "--json"])
     assert len(json.loads(capsys.readouterr().out)["failed"]) == 4
 
@@ -184,3 +185,37 @@ def test_a_folder_without_jobs_says_what_to_run(tmp_path, capsys):
         main([str(tmp_path / "nowhere")])
     assert stop.value.code == 2
     assert capsys.readouterr().err.startswith("plugmt: error: ")
+
+
+def test_the_study_plot_draws_each_kind_s_mean_interval_and_minima(study, capsys):
+    from plugmt.evaluation.figures import study_points
+
+    result = summarise(study)
+    points = {(p["configuration"], p["kind"]): p for p in study_points(result, "exact")}
+    zero_shot = points["encoder=lstm", "zero-shot"]
+    half = 4.303 * 0.1 / math.sqrt(3)
+    assert zero_shot["mean"] == pytest.approx(0.7) and zero_shot["ci95"] == pytest.approx(
+        [0.7 - half, 0.7 + half]
+    )
+    assert zero_shot["min_seed_mean"] == pytest.approx(0.6) and zero_shot["min"] == 0.5
+    assert points["encoder=bridge", "plugged"]["ci95"] is None  # one seed: a point, no bar
+    assert {kind for _, kind in points} == {"supervised", "zero-shot", "plugged", "pivot"}
+    assert study_points(result, "chrf") == []  # these matrices carry no chrF: one panel
+    main([str(study)])
+    assert (study / "study.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {study / 'study.png'}" in capsys.readouterr().err
+
+
+def test_the_study_summarises_chrf_when_the_matrices_have_it(tmp_path):
+    for seed, chrf in ((0, 80.0), (1, 90.0)):
+        cells = [
+            {**_cell("en", "fr", "supervised", 1.0), "chrf": 99.0},
+            {**_cell("fr", "de", "zero-shot", 0.5, pivot=1.0), "chrf": chrf},
+        ]
+        cells[1]["pivot"]["chrf"] = 95.0
+        _job(tmp_path, str(seed), ["encoder=lstm", f"seed={seed}"], cells)
+    row = summarise(tmp_path)["configurations"][0]
+    assert row["chrf"]["zero-shot"]["mean"] == pytest.approx(85.0)
+    assert row["chrf"]["pivot"]["mean"] == pytest.approx(95.0) and row["chrf"]["supervised"]["sd"] == 0.0
+    main([str(tmp_path)])
+    assert (tmp_path / "study.png").is_file()

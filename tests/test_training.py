@@ -113,6 +113,10 @@ def test_periodic_validation_keeps_the_best_weights_and_logs_to_tensorboard(comp
     assert record["selected_step"] in (4, 8) and record["selected_on"] == "chrf"
     assert record["valid_chrf"] == max(v[1] for v in record["validations"])
     assert record["stopped"] in ("steps", "converged") and "converged" in record
+    # What the stage's curves figure draws: every validation's exact match and loss, the loss steps.
+    steps = [v[0] for v in record["validations"]]
+    assert [v[0] for v in record["validation_exact"]] == steps == [v[0] for v in record["validation_loss"]]
+    assert all(0.0 <= v[1] <= 1.0 for v in record["validation_exact"]) and record["loss_every"] == 3
     # One TensorBoard run per stage: the joint stage's curves under tb/joint.
     assert list((tmp_path / "tb" / "joint").glob("events.out.tfevents.*"))
     assert not list((tmp_path / "tb").glob("events.out.tfevents.*"))

@@ -181,6 +181,7 @@ def fit(
         "steps": done,
         "seconds": round(time.perf_counter() - started, 1),
         "loss": losses,
+        "loss_every": settings.log_every,  # losses[i] is the mean over the steps up to (i + 1) * this
         "stopped": stopped,
         "converged": converged,
     }

@@ -182,6 +182,11 @@ class Monitor:
             "valid_loss": None if not self.best.loss else round(self.best.mean_loss, 5),
             "selected_on": self.select,
             "validations": [[v.step, round(v.score, 2)] for v in self.history],
+            # The same validations' mean exact match and loss, for the stage's curves figure.
+            "validation_exact": [
+                [v.step, round(float(np.mean(list(v.exact.values()))), 4)] for v in self.history
+            ],
+            "validation_loss": [[v.step, round(v.mean_loss, 5)] for v in self.history if v.loss],
         }
 
 
