@@ -224,6 +224,9 @@ def compose_architecture(cache_dir):
     """The config `plugmt-train` would see for these architectures, TINY's data and training settings."""
     from hydra import compose, initialize_config_module
 
+    from plugmt.conf.schemas import register
+
+    register()  # the typed schemas (train, eval, every architecture's settings) composing needs
     base = [o for o in TINY if not o.startswith(("encoder.", "decoder."))]
 
     def make(*overrides: str):
