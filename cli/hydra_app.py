@@ -4,6 +4,7 @@ while the sweep goes on; plugmt's `--version`; and the store and translator a co
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import sys
@@ -45,6 +46,7 @@ def user_errors(task: Callable[[Any], Any]) -> Callable[[Any], Any]:
             return task(cfg)
         except PlugmtError as error:
             if not _in_sweep():
+                _drop_empty_run_folder()
                 _fail(str(error))
             from hydra.core.hydra_config import HydraConfig
 
@@ -55,6 +57,28 @@ def user_errors(task: Callable[[Any], Any]) -> Callable[[Any], Any]:
             return None
 
     return wrapped
+
+
+def _drop_empty_run_folder() -> None:
+    """A run refused before it did anything leaves no `outputs/<date>/<time>/` behind: the folder
+    goes when it holds only Hydra's record (`.hydra/`) and an empty plugmt.log."""
+    import shutil
+
+    from hydra.core.hydra_config import HydraConfig
+
+    folder = Path(HydraConfig.get().runtime.output_dir).resolve()
+    if folder == Path.cwd().resolve() or folder in Path.cwd().resolve().parents:
+        return  # hydra.run.dir=. (or above): the user's own folder, never removed
+    names = {p.name for p in folder.iterdir()} if folder.is_dir() else {"?"}
+    log_file = folder / "plugmt.log"
+    if names <= {".hydra", "plugmt.log"} and (not log_file.exists() or log_file.stat().st_size == 0):
+        for handler in logging.getLogger().handlers:  # the log file is open: close it first
+            handler.close()
+        shutil.rmtree(folder, ignore_errors=True)
+        if folder.parent.parent.name == "outputs":  # Hydra's default outputs/<date>/<time>
+            with contextlib.suppress(OSError):
+                folder.parent.rmdir()  # outputs/<date>/, if this was its only run
+                folder.parent.parent.rmdir()  # and outputs/, likewise
 
 
 def report_sweep_failures() -> None:

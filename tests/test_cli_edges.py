@@ -203,21 +203,39 @@ def test_every_value_of_a_sweep_is_composed_before_hydra_runs(monkeypatch, capsy
         assert len(lines) == 1 and lines[0].startswith("plugmt: error: ") and named in lines[0], lines
 
 
-def test_translate_help_starts_no_tensorflow():
-    """plugmt-translate --help (and plugmt-export's) answer without TensorFlow's start-up."""
-    import subprocess
-    import sys
-
+@pytest.mark.parametrize(
+    ("main", "argv", "shown"),
+    [
+        ("translate_main", ["plugmt-translate", "--help"], "usage: plugmt-translate decoder=<lang or id>"),
+        ("run_main", ["plugmt-run", "--help"], "usage: plugmt-run [group=option ...]"),
+        ("train_main", ["plugmt-train", "--cfg", "job", "encoder=transformer"], "name: transformer"),
+    ],
+)
+def test_help_and_the_composed_config_start_no_tensorflow(main, argv, shown):
+    """--help (with a usage line) and --cfg answer without TensorFlow's start-up: the architectures'
+    settings live apart from their layers; no internal config group is offered."""
     code = (
         "import sys, atexit\n"
         "atexit.register(lambda: print('tensorflow' in sys.modules, file=sys.stderr))\n"
-        "sys.argv = ['plugmt-translate', '--help']\n"
-        "from plugmt.cli.apps import translate_main\n"
-        "translate_main()\n"
+        f"sys.argv = {argv!r}\n"
+        f"from plugmt.cli.apps import {main}\n"
+        f"{main}()\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert "plugmt-translate" in done.stdout or "translate" in done.stdout
+    assert shown in done.stdout and "apps:" not in done.stdout, done.stdout[:500]
     assert done.stderr.strip().splitlines()[-1] == "False", done.stderr[-500:]
+
+
+def test_a_refused_run_leaves_no_empty_run_folder(tmp_path):
+    result = subprocess.run(
+        ["plugmt-train", "data=files", f"data.path={tmp_path}/nowhere"],
+        cwd=tmp_path,
+        capture_output=True,
+        env=ENV,
+        timeout=300,
+    )
+    assert result.returncode == 2 and b"is not a folder" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no outputs/<date>/<time>/
 
 
 def test_stdin_streams_one_line_in_one_line_out(trained):
