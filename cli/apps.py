@@ -15,16 +15,18 @@ __all__ = ["eval_main", "export_main", "registry_main", "run_main", "train_main"
 log = logging.getLogger("plugmt")
 
 
-def _stage_train(cfg: Any) -> None:
+def _stage_train(cfg: Any) -> tuple[Any, list[Any]]:
+    """`train.mode`'s stage: the encoder and the decoders it stored (plugin: the encoder it was
+    trained against and its one new decoder)."""
     from plugmt.training.stages import train_joint, train_plugin
 
-    mode = cfg.train.mode
+    mode, store = cfg.train.mode, store_from(cfg)
     if mode == "joint":
-        train_joint(cfg, store_from(cfg))
-    elif mode == "plugin":
-        train_plugin(cfg, store_from(cfg))
-    else:
-        raise PlugmtError(f"train.mode={mode!r} is not one of: joint, plugin")
+        return train_joint(cfg, store)
+    if mode == "plugin":
+        decoder = train_plugin(cfg, store)
+        return store.encoder(decoder.meta["encoder_id"]), [decoder]
+    raise PlugmtError(f"train.mode={mode!r} is not one of: joint, plugin")
 
 
 def _stage_plugin(cfg: Any) -> None:
@@ -40,10 +42,10 @@ def _stage_plugin(cfg: Any) -> None:
     train_plugin(cfg, store_from(cfg), cfg.plugin.lang, cfg.plugin.pairs)
 
 
-def _stage_eval(cfg: Any) -> None:
+def eval_matrix(cfg: Any) -> Any:
+    """The zero-shot matrix `eval.*` asks for, of the store's encoder named by `encoder_id`."""
     from plugmt.corpora.corpus import load_corpus
     from plugmt.evaluation.matrix import adapter_sample, zero_shot_matrix
-    from plugmt.evaluation.report import write_report
 
     corpus = load_corpus(cfg.data)
     adapter, adapter_texts = cfg.eval.get("adapter"), []
@@ -62,13 +64,20 @@ def _stage_eval(cfg: Any) -> None:
         split=cfg.eval.split,
         max_items=cfg.eval.max_items,
     )
-    out = output_dir(cfg.eval.out)
-    print(write_report(matrix, out), end="")
     if matrix.unconverged():
         log.warning(
             f"WARNING: these modules were stopped by a budget before validation converged: "
             f"{', '.join(matrix.unconverged())}; the matrix may not hold on another seed"
         )
+    return matrix
+
+
+def _stage_eval(cfg: Any) -> None:
+    from plugmt.evaluation.report import write_report
+
+    matrix = eval_matrix(cfg)
+    out = output_dir(cfg.eval.out)
+    print(write_report(matrix, out), end="")
     log.info(f"eval done: {len(matrix.cells)} cells; matrix.json, matrix.md, matrix.png in {out}")
 
 
@@ -85,9 +94,9 @@ def run(cfg: Any) -> None:
         STAGES[stage](cfg)
 
 
-def train(cfg: Any) -> None:
+def train(cfg: Any) -> tuple[Any, list[Any]]:
     settings.check_main(cfg, ["joint"])
-    _stage_train(cfg)
+    return _stage_train(cfg)
 
 
 def evaluate(cfg: Any) -> None:
