@@ -34,16 +34,18 @@ def _curves(module: Any) -> None:
         log.info(f"training curves: {path}")
 
 
-def _stage_train(cfg: Any) -> None:
+def _stage_train(cfg: Any) -> tuple[Any, list[Any]]:
+    """`train.mode`'s stage: the encoder and the decoders it stored (plugin: the encoder it was
+    trained against and its one new decoder)."""
     from plugmt.training.stages import train_joint, train_plugin
 
-    mode = cfg.train.mode
+    mode, store = cfg.train.mode, store_from(cfg)
     if mode == "joint":
-        _curves(train_joint(cfg, store_from(cfg))[0])
-    elif mode == "plugin":
-        _curves(train_plugin(cfg, store_from(cfg)))
-    else:
-        raise PlugmtError(f"train.mode={mode!r} is not one of: joint, plugin")
+        return train_joint(cfg, store)
+    if mode == "plugin":
+        decoder = train_plugin(cfg, store)
+        return store.encoder(decoder.meta["encoder_id"]), [decoder]
+    raise PlugmtError(f"train.mode={mode!r} is not one of: joint, plugin")
 
 
 def _stage_plugin(cfg: Any) -> None:
@@ -59,10 +61,10 @@ def _stage_plugin(cfg: Any) -> None:
     _curves(train_plugin(cfg, store_from(cfg), cfg.plugin.lang, cfg.plugin.pairs))
 
 
-def _stage_eval(cfg: Any) -> None:
+def eval_matrix(cfg: Any) -> Any:
+    """The zero-shot matrix `eval.*` asks for, of the store's encoder named by `encoder_id`."""
     from plugmt.corpora.corpus import load_corpus
     from plugmt.evaluation.matrix import adapter_sample, zero_shot_matrix
-    from plugmt.evaluation.report import write_report
 
     corpus = load_corpus(cfg.data)
     adapter, adapter_texts = cfg.eval.get("adapter"), []
@@ -81,17 +83,30 @@ def _stage_eval(cfg: Any) -> None:
         split=cfg.eval.split,
         max_items=cfg.eval.max_items,
     )
-    out = output_dir(cfg.eval.out)
-    print(write_report(matrix, out), end="")
     if matrix.unconverged():
         log.warning(
             f"WARNING: these modules were stopped by a budget before validation converged: "
             f"{', '.join(matrix.unconverged())}; the matrix may not hold on another seed"
         )
+    return matrix
+
+
+def _stage_eval(cfg: Any) -> None:
+    from plugmt.evaluation.report import write_report
+
+    matrix = eval_matrix(cfg)
+    out = output_dir(cfg.eval.out)
+    print(write_report(matrix, out), end="")
     log.info(f"eval done: {len(matrix.cells)} cells; matrix.json, matrix.md, matrix.png in {out}")
 
 
-STAGES = {"joint": _stage_train, "plugin": _stage_plugin, "eval": _stage_eval}
+def _stage_train_cli(cfg: Any) -> None:
+    """The joint stage (or train.mode's) as the commands run it: trained, then its curves drawn."""
+    encoder, decoders = _stage_train(cfg)
+    _curves(encoder if cfg.train.mode == "joint" else decoders[0])
+
+
+STAGES = {"joint": _stage_train_cli, "plugin": _stage_plugin, "eval": _stage_eval}
 
 
 def run(cfg: Any) -> None:
@@ -104,9 +119,15 @@ def run(cfg: Any) -> None:
         STAGES[stage](cfg)
 
 
-def train(cfg: Any) -> None:
+def train(cfg: Any) -> tuple[Any, list[Any]]:
+    """plugmt-train's checks and stage: (encoder, decoders) stored (the Python API's `train`)."""
     settings.check_main(cfg, ["joint"])
-    _stage_train(cfg)
+    return _stage_train(cfg)
+
+
+def _train_cli(cfg: Any) -> None:
+    settings.check_main(cfg, ["joint"])
+    _stage_train_cli(cfg)
 
 
 def evaluate(cfg: Any) -> None:
@@ -122,7 +143,7 @@ def run_main() -> None:
 
 
 def train_main() -> None:
-    hydra_app("config", train)
+    hydra_app("config", _train_cli)
 
 
 def eval_main() -> None:

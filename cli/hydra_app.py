@@ -8,7 +8,7 @@ import contextlib
 import functools
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -158,22 +158,32 @@ def check_overrides(config_path: str, config_name: str, argv: list[str]) -> None
     sweep is composed once; --cfg and other flags of Hydra's are passed through to it.
     """
     variants = override_variants(argv)  # None for --help, --info and any flag it does not know
-    if variants is None:
-        return
+    for overrides in variants or []:
+        try:
+            compose_config(config_name, overrides, config_path)
+        except PlugmtError as error:
+            _fail(str(error))
+
+
+def compose_config(config_name: str, overrides: Sequence[str] = (), config_path: str = CONFIG_PATH) -> Any:
+    """The DictConfig a command composes from these overrides (`conf.schemas.register` first); a
+    mistake is a PlugmtError in the command's one line. The commands, `plugmt.api` and the tests
+    compose through this."""
     from hydra import compose, initialize_config_module
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    module = config_path.removeprefix("pkg://")
+    overrides = accept_plus_experiment(list(overrides))
     try:
-        with initialize_config_module(module, version_base="1.3"):
-            for overrides in variants:
-                try:
-                    compose(config_name, overrides=overrides)
-                except (HydraException, OmegaConfBaseException) as error:
-                    _fail(_rule_line(error, overrides, config_name) or hydra_error_line(error))
+        with initialize_config_module(config_path.removeprefix("pkg://"), version_base="1.3"):
+            try:
+                return compose(config_name, overrides=overrides)
+            except (HydraException, OmegaConfBaseException) as error:
+                raise PlugmtError(
+                    _rule_line(error, overrides, config_name) or hydra_error_line(error)
+                ) from None
     except (HydraException, OmegaConfBaseException) as error:
-        _fail(hydra_error_line(error))
+        raise PlugmtError(hydra_error_line(error)) from None
 
 
 def _rule_line(error: BaseException, overrides: list[str], app: str) -> str | None:

@@ -3,14 +3,31 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
+from typing import Any
 
 import tensorflow as tf
 
 from plugmt.decoders.base import LanguageDecoder
 from plugmt.decoders.search import beam_search, greedy_search
 from plugmt.encoders.base import SharedEncoder
+from plugmt.errors import PlugmtError
 from plugmt.thought import Thought
+
+
+def search_settings(beam_size: Any, length_penalty: Any) -> tuple[int, float]:
+    """`beam_size` (a whole number >= 1) and `length_penalty` (a finite number) as search takes them;
+    a bad one is refused in the commands' words (docs/BAD_INPUT.md rows 38, 51, 52)."""
+    if isinstance(beam_size, bool) or not isinstance(beam_size, numbers.Integral) or beam_size < 1:
+        raise PlugmtError(f"beam_size={beam_size}: it must be 1 (greedy) or more")
+    allowed = "(allowed: a finite number, e.g. 0.6)"
+    if isinstance(length_penalty, bool) or not isinstance(length_penalty, numbers.Real):
+        raise PlugmtError(f"length_penalty={length_penalty}: not a number {allowed}")
+    if not math.isfinite(length_penalty):
+        raise PlugmtError(f"length_penalty={length_penalty}: not a finite number {allowed}")
+    return int(beam_size), float(length_penalty)
 
 
 def decode_ids(

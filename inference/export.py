@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from plugmt.atomic import atomic_path
 from plugmt.errors import PlugmtError
-from plugmt.inference.decode import decode_ids
+from plugmt.inference.decode import decode_ids, search_settings
 from plugmt.registry import load_decoder, load_encoder
 from plugmt.storage import Store, StoredModule
 from plugmt.thought import EOS_ID, PAD_ID
@@ -129,8 +129,7 @@ def export_pair(
     Written beside `out` and renamed into place, so a failed export leaves no half model behind,
     and an existing `out` is only replaced when `overwrite`.
     """
-    if beam_size < 1:
-        raise PlugmtError(f"beam_size={beam_size}: it must be 1 (greedy) or more")
+    beam_size, length_penalty = search_settings(beam_size, length_penalty)
     target = Path(out)
     if target.exists() and not (overwrite and target.is_dir()):
         what = "a file" if not target.is_dir() else "a folder"

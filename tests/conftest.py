@@ -78,21 +78,18 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def compose(cache_dir: Path):
     """compose(*overrides) -> the DictConfig `plugmt-run` would see, TINY settings first."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_module
-
+    from plugmt.cli.hydra_app import compose_config
     from plugmt.conf.schemas import register as register_schemas
 
     register_schemas()
 
     def make(*overrides: str, phrasebook: bool = True):
         """`phrasebook=False`: TINY's model and training settings only, for another `data=`."""
-        with initialize_config_module("plugmt.conf", version_base="1.3"):
-            if phrasebook:
-                base = [*TINY, f"data.cache_dir={cache_dir}"]
-            else:
-                base = [o for o in TINY if not o.startswith("data.")]
-            return hydra_compose("config", overrides=[*base, *overrides])
+        if phrasebook:
+            base = [*TINY, f"data.cache_dir={cache_dir}"]
+        else:
+            base = [o for o in TINY if not o.startswith("data.")]
+        return compose_config("config", [*base, *overrides])
 
     return make
 
