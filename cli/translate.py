@@ -28,6 +28,8 @@ _FLAGS_WITH_VALUE = {
     "--info",
     "-i",
     "--experimental-rerun",
+    "--shell-completion",  # install=bash, query=bash, ...
+    "-sc",
 }
 _FLAGS = {
     *_FLAGS_WITH_VALUE,
@@ -40,8 +42,6 @@ _FLAGS = {
     "--run",
     "-r",
     "--resolve",
-    "--shell-completion",
-    "-sc",
 }
 
 

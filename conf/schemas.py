@@ -86,12 +86,12 @@ def register(architectures: bool = True) -> None:
     a stored decoder, and a `decoder` group would capture it)."""
     from hydra.core.config_store import ConfigStore
 
-    if architectures:
+    store = ConfigStore.instance()
+    if architectures:  # the training apps' groups; translate and export offer none of them
         from plugmt.registry import register_configs
 
         register_configs()
-    store = ConfigStore.instance()
-    store.store(group="train", name="default", node=TrainSettings)
-    store.store(group="eval", name="default", node=EvalSettings)
+        store.store(group="train", name="default", node=TrainSettings)
+        store.store(group="eval", name="default", node=EvalSettings)
     store.store(name="translate_schema", node=TranslateSettings)
     store.store(name="export_schema", node=ExportSettings)

@@ -264,3 +264,17 @@ def test_stdin_streams_one_line_in_one_line_out(trained):
         process.kill()
     assert [a["source"] for a in answers] == ["May 5, 2000", "", "June 7, 2001"]
     assert answers[1]["translation"] == "" and process.stdout.read() == b""
+
+
+def test_translate_completion_offers_its_own_settings_only():
+    """Tab completion of plugmt-translate: its settings, no training group, no schema, no refusal."""
+    done = subprocess.run(
+        ["plugmt-translate", "-sc", "query=bash"],
+        capture_output=True,
+        text=True,
+        env={**ENV, "COMP_LINE": "plugmt-translate ", "COMP_POINT": "17"},
+        timeout=120,
+    )
+    offered = done.stdout.split()
+    assert done.returncode == 0 and "decoder=" in offered and "beam_size=" in offered, done.stderr
+    assert not [word for word in offered if word.startswith(("train", "eval", "translate_schema", "apps"))]
