@@ -15,6 +15,7 @@ from plugmt.cli.runtime import store_path
 from plugmt.errors import PlugmtError, exit_with_error
 from plugmt.registry import check_stored_architecture
 from plugmt.storage import Store, StoredModule
+from plugmt.storage.card import CARD
 
 
 def _line(module: StoredModule) -> str:
@@ -70,7 +71,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _show(store: Store, module_id: str, as_json: bool = False) -> None:
     module = store.find(module_id)
-    print(json.dumps(module.meta, indent=2, sort_keys=True) if as_json else card(module), end="\n")
+    if as_json:
+        print(json.dumps(module.meta, indent=2, sort_keys=True))
+    else:  # the card stored with it (README.md), as whoever was handed the module reads it
+        sys.stdout.write(module.file(CARD).decode("utf-8", errors="replace"))
     encoder_id = module.meta.get("encoder_id")
     if module.role == "decoder" and not store.has_encoder(str(encoder_id)):
         # On stderr: stdout stays the JSON, for scripts.
@@ -145,44 +149,3 @@ def main(argv: list[str] | None = None) -> None:
             print(f"removed {args.id}")
     except PlugmtError as error:
         exit_with_error(error)
-
-
-def card(module: StoredModule) -> str:
-    """A module's model card (Markdown) from its meta.json and config.json: a person reads it before
-    plugging in a decoder someone handed them. Modules stored before a field existed show "unknown"."""
-    meta, config = module.meta, module.config
-    training = meta.get("training") or {}
-    settings = meta.get("settings") or {}
-    versions = meta.get("versions") or {}
-    pairs = ", ".join("→".join(p) for p in meta.get("pairs") or []) or "unknown"
-    corpus = meta.get("corpus") or {}
-    lines = [f"# {module.role} {module.id}", ""]
-    if module.role == "encoder":
-        lines.append(f"- reads: {', '.join(meta.get('languages') or []) or 'unknown'}")
-    else:
-        lines.append(f"- writes: {meta.get('lang')} (decoding at most {meta.get('max_len')} tokens)")
-        lines.append(f"- reads the thoughts of encoder {meta.get('encoder_id')}")
-    thought = config.get("thought") or {}
-    lines += [
-        f"- architecture: {config.get('architecture')}; thought {thought.get('kind')} of width "
-        f"{thought.get('width')}; vocabulary {config.get('vocab_size')} pieces",
-        f"- settings: {_pairs_text(config.get('settings') or {}, skip=('name',))}",
-        f"- trained: stage {meta.get('stage')} on {pairs}, seed {meta.get('seed')}, corpus "
-        f"{corpus.get('name', 'unknown')} ({meta.get('corpus_hash', 'hash unknown')})",
-        f"- training settings: {_pairs_text(settings) if settings else 'unknown'}",
-        f"- training run: {training.get('steps')} steps in {training.get('seconds')} s, stopped by "
-        f"{training.get('stopped')}, converged: {training.get('converged')}; weights of step "
-        f"{training.get('selected_step')} (best validation {training.get('selected_on')})",
-    ]
-    valid = (meta.get("metrics") or {}).get("valid_exact") or {}
-    if valid:
-        lines.append(f"- validation exact match: {_pairs_text(valid)}")
-    lines += [
-        f"- made by: {_pairs_text(versions) or 'unknown'}; plugmt commit {meta.get('commit') or 'unknown'}",
-        f"- stored: {meta.get('created')}; weights fingerprint {str(meta.get('fingerprint'))[:16]}…",
-    ]
-    return "\n".join(lines)
-
-
-def _pairs_text(values: dict, skip: tuple[str, ...] = ()) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(values.items()) if k not in skip)

@@ -20,7 +20,7 @@ a SentencePiece model). What it refuses (docs/BAD_INPUT.md, "Hostile modules"):
 - files (full check): a checksum that differs from meta.json; weights that need pickle, are not
   floating point, hold NaN or infinity, or whose recomputed fingerprint is not the recorded one (nor
   the one in the id); a vocab.model that is not a SentencePiece model with plugmt's special ids and
-  the config's vocab_size.
+  the config's vocab_size; a card (README.md) that is not UTF-8 text of at most 64 KiB.
 """
 
 from __future__ import annotations
@@ -35,11 +35,12 @@ from typing import Any, NoReturn
 import numpy as np
 
 from plugmt.errors import PlugmtError
+from plugmt.storage.card import CARD, MAX_CARD_BYTES
 from plugmt.storage.module import SEAL, seal
 from plugmt.storage.weights import fingerprint, read_npz
 from plugmt.thought import BOS_ID, EOS_ID, MAX_DECODE_LEN, PAD_ID, THOUGHT_KINDS, UNK_ID
 
-MODULE_FILES = ("config.json", "weights.npz", "vocab.model")
+MODULE_FILES = ("config.json", "weights.npz", "vocab.model", CARD)
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_SIZE = 1 << 16  # any width, count of units/heads/layers/slots
@@ -181,6 +182,12 @@ def check_files(
     if not any(config["vocab_size"] in a.shape for a in arrays):
         fail("weights.npz", f"has no table for the config's {config['vocab_size']} vocabulary entries")
     _vocab(contents["vocab.model"], int(config["vocab_size"]), fail)
+    try:
+        contents[CARD].decode("utf-8")
+    except UnicodeDecodeError:
+        fail(CARD, "is not UTF-8 text")
+    if len(contents[CARD]) > MAX_CARD_BYTES:
+        fail(CARD, f"is over {MAX_CARD_BYTES} bytes")
 
 
 def check_module(

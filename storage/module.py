@@ -117,14 +117,18 @@ def sealed(meta: Mapping[str, Any]) -> dict[str, Any]:
 def module_files(
     config: Mapping[str, Any], weights: bytes, vocab: bytes, meta: Mapping[str, Any]
 ) -> dict[str, bytes]:
-    """A module's four files as the store writes them: meta.json records the others' checksums
-    and is sealed last."""
+    """A module's files as the store writes them: its config, weights, vocabulary and card
+    (README.md); meta.json records their checksums and is sealed last."""
+    from plugmt.storage.card import CARD, card
+
+    meta = {"created": now(), **meta}
     files = {
         "config.json": json.dumps(config, indent=2, sort_keys=True).encode(),
         "weights.npz": weights,
         "vocab.model": vocab,
+        CARD: card(meta, config).encode(),
     }
-    meta = sealed({"created": now(), **meta, "files": {n: sha256(b) for n, b in files.items()}})
+    meta = sealed({**meta, "files": {n: sha256(b) for n, b in files.items()}})
     files["meta.json"] = json.dumps(meta, indent=2, sort_keys=True).encode()
     return files
 

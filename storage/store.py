@@ -1,11 +1,11 @@
 """The store of trained modules: encoders and language decoders, each in its own folder.
 
 ``encoders/<encoder-id>/`` and ``decoders/<encoder-id>/<lang>/<decoder-id>/``, each holding
-config.json, weights.npz, vocab.model and meta.json (with a SHA-256 of every other file). Each
-encoder is identified by a fingerprint of its weights, each decoder records the fingerprint it was
-trained against. The store holds bytes and metadata only: it checks a module as data (JSON, an
-`.npz` read without pickle, a SentencePiece model; `checks`) and builds no model (the registry's
-`load_encoder` / `load_decoder` do, from `Store.checked`).
+config.json, weights.npz, vocab.model, README.md (its card), meta.json (every other file's SHA-256,
+sealed). Each encoder is identified by a fingerprint of its weights, each decoder records the
+fingerprint it was trained against. The store holds bytes and metadata only: it checks a module as
+data (JSON, an `.npz` read without pickle, a SentencePiece model; `checks`) and builds no model (the
+registry's `load_encoder` / `load_decoder` do, from `Store.checked`).
 
 Many processes may write one store at once (decoders trained against one encoder in parallel): there
 is no index to update, the listing is derived from the folders, every module gets a unique folder

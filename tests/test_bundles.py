@@ -92,7 +92,7 @@ def test_bundle_manifest_names_kind_fingerprints_versions_and_checksums(decoder_
     assert manifest["bundle_version"] == 1 and manifest["kind"] == "decoder"
     assert manifest["encoder_fingerprint"] == trained["encoder"].meta["fingerprint"]
     assert {"plugmt", "tensorflow", "keras", "sentencepiece"} <= set(manifest["versions"])
-    assert set(manifest["files"]) == {"config.json", "weights.npz", "vocab.model", "meta.json"}
+    assert set(manifest["files"]) == {"config.json", "weights.npz", "vocab.model", "README.md", "meta.json"}
 
 
 def tampered_config(files: dict[str, bytes], change) -> dict[str, bytes]:

@@ -104,6 +104,7 @@ def test_show_prints_the_module_card(trained, capsys):
     store, decoder = str(trained["store"].root), trained["plugged"]
     code, out, _ = run_cli(capsys, "--store", store, "show", decoder.id)
     assert code == 0 and out.startswith(f"# decoder {decoder.id}\n")
+    assert (decoder.path / "README.md").read_text() == out  # the card travels with the module
     meta = json.loads(run_cli(capsys, "--store", store, "show", decoder.id, "--json")[1])
     assert f"- writes: es (decoding at most {meta['max_len']} tokens)" in out
     assert f"reads the thoughts of encoder {trained['encoder'].id}" in out
