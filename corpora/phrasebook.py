@@ -52,6 +52,7 @@ from babel import Locale, UnknownLocaleError
 
 from plugmt.corpora.families import FAMILIES, Family, Years
 from plugmt.errors import PlugmtError
+from plugmt.progress import eta
 
 # The date families of the first phrasebook, kept importable for callers that name them.
 DATE_FAMILIES = {"date_full": "full", "date_long": "long", "date_medium": "medium"}
@@ -140,7 +141,8 @@ def generate(settings: PhrasebookSettings) -> dict[str, list[str]]:
     columns.update({lang: [] for lang in languages})
     seen: dict[str, set[str]] = {lang: set() for lang in natural}
     rows: list[tuple[Family, str, Any]] = []  # (family, key, value) of every row
-    for family in families:
+    generation = time.perf_counter()
+    for number, family in enumerate(families, 1):
         started = time.perf_counter()
         renderers = {lang: family.renderer(locales[lang]) for lang in natural}
         size = settings.family_sizes.get(family.name, family.default_size)
@@ -167,8 +169,9 @@ def generate(settings: PhrasebookSettings) -> dict[str, list[str]]:
             rows.append((family, key, value))
             kept += 1
         log.info(
-            f"phrasebook {family.name}: {kept} rows in {time.perf_counter() - started:.1f}s "
-            f"(dropped {ambiguous} ambiguous, {unrenderable} not renderable in every language)"
+            f"phrasebook family {number}/{len(families)} {family.name}: {kept} rows in "
+            f"{time.perf_counter() - started:.1f}s (dropped {ambiguous} ambiguous, {unrenderable} not "
+            f"renderable in every language){eta(number, len(families), time.perf_counter() - generation)}"
         )
     columns["split"] = _splits(columns, rows, languages, settings.valid_fraction, settings.test_fraction)
     return columns
