@@ -18,8 +18,12 @@ log = logging.getLogger("plugmt")
 def _curves(module: Any) -> None:
     """The stage's training curves beside its log in the Hydra run folder: curves-joint.png, or
     curves-plugin-<lang>.png (a failed write is a warning: the modules are stored already)."""
+    from hydra.core.hydra_config import HydraConfig
+
     from plugmt.training.curves import curves_figure
 
+    if not HydraConfig.initialized():  # a stage run from Python (tests, the API): no run folder
+        return
     stage = module.meta.get("stage")
     name = "joint" if stage == "joint" else f"plugin-{module.meta.get('lang')}"
     path = output_dir(None) / f"curves-{name}.png"
