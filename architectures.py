@@ -45,7 +45,7 @@ def _base(role: str) -> type:
     return LanguageDecoder
 
 
-def _qualified(cls: type) -> str:
+def qualified_name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
@@ -54,19 +54,19 @@ def _register(role: str, name: str, config_cls: type) -> Callable[[type], type]:
         from hydra.core.config_store import ConfigStore
 
         base = _base(role)
-        where = f"{role} architecture {name!r} ({_qualified(cls)})"
+        where = f"{role} architecture {name!r} ({qualified_name(cls)})"
         if not isinstance(cls, type) or not issubclass(cls, base):
-            raise PlugmtError(f"{where} is not a {base.__name__}; subclass {_qualified(base)}")
+            raise PlugmtError(f"{where} is not a {base.__name__}; subclass {qualified_name(base)}")
         if not dataclasses.is_dataclass(config_cls):
             raise PlugmtError(f"{where}: its config {config_cls!r} is not a dataclass")
         names = {f.name: f.default for f in dataclasses.fields(config_cls)}
         if names.get("name") != name:
             raise PlugmtError(f"{where}: its config's `name` field must default to {name!r}")
         known = _ARCHITECTURES[role].get(name)
-        if known and _qualified(known.cls) != _qualified(cls):
+        if known and qualified_name(known.cls) != qualified_name(cls):
             raise PlugmtError(
-                f"{role} architecture {name!r} is registered twice, by {_qualified(known.cls)} and "
-                f"{_qualified(cls)}; rename one of them"
+                f"{role} architecture {name!r} is registered twice, by {qualified_name(known.cls)} and "
+                f"{qualified_name(cls)}; rename one of them"
             )
         _ARCHITECTURES[role][name] = Architecture(role, name, cls, config_cls)
         # The option `encoder=<name>` itself: no YAML repeats the dataclass's defaults.

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 from plugmt.architectures import (
     ENTRY_POINT_GROUP,
     Architecture,
-    _qualified,
     architecture,
     load_architectures,
+    qualified_name,
     register_configs,
     register_decoder,
     register_encoder,
@@ -176,7 +176,7 @@ def check_stored_architecture(
             f"({', '.join(sorted(known))}); refused"
         )
     everything = [*registered("encoder").values(), *registered("decoder").values()]
-    allowed = {_qualified(a.cls) for a in everything}
+    allowed = {qualified_name(a.cls) for a in everything}
     for document in (config, meta, manifest):
         for target in _targets(document):
             if target not in allowed:
