@@ -81,6 +81,21 @@ class Thought:
             mask=None if self.mask is None else fn(self.mask),
         )
 
+    def cast(self, dtype: Any) -> Thought:
+        """The same thought with its float tensors in `dtype` (the mask stays boolean): encoders hand
+        on float32 thoughts whatever they compute in, and a decoder reads them in its own precision."""
+        import tensorflow as tf
+
+        def to(x: tf.Tensor) -> tf.Tensor:
+            return x if x.dtype == tf.as_dtype(dtype) or not x.dtype.is_floating else tf.cast(x, dtype)
+
+        return Thought(
+            kind=self.kind,
+            states=tuple(to(s) for s in self.states),
+            memory=None if self.memory is None else to(self.memory),
+            mask=self.mask,
+        )
+
     def pooled(self) -> tf.Tensor:
         """One vector per sentence [B, D'], whatever the kind.
 

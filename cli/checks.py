@@ -29,7 +29,7 @@ from plugmt.cli.rules import (
     whole,
 )
 from plugmt.errors import PlugmtError
-from plugmt.training.settings import Decay, Mode, Select, Strategy
+from plugmt.training.settings import Decay, Mode, Precision, Select, Strategy
 
 SPLITS = ("train", "valid", "test")
 FORMATS = ("text", "jsonl")
@@ -43,6 +43,7 @@ TRAIN: dict[str, Rule] = {
     "strategy": choice(tuple(Strategy)),
     "select": choice(tuple(Select)),
     "decay": choice(tuple(Decay)),
+    "precision": choice(tuple(Precision)),
     "batch_size": whole(1),
     "steps": whole(1, null="train.epochs to decide"),
     "epochs": number(0, above=True, example="0.8"),
@@ -59,6 +60,7 @@ TRAIN: dict[str, Rule] = {
     "thought_noise": number(0, example="0.2 (0 = off)"),
     "min_delta": number(0, example="0.01"),
     "final_rate": number(0, example="0.1"),
+    "label_smoothing": number(0, example="0.1 (0 = off)", below=1.0),
 }
 
 

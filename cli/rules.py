@@ -75,10 +75,16 @@ def whole(minimum: int, null: str | None = None) -> Rule:
 
 
 def number(
-    minimum: float | None = None, above: bool = False, null: str | None = None, example: str = ""
+    minimum: float | None = None,
+    above: bool = False,
+    null: str | None = None,
+    example: str = "",
+    below: float | None = None,
 ) -> Rule:
-    """A finite number; `minimum` is a bound (exclusive with `above`); with `null`, also null."""
+    """A finite number; `minimum` is a bound (exclusive with `above`), `below` an exclusive upper
+    bound; with `null`, also null."""
     bound = "a finite number" if minimum is None else f"a number {'>' if above else '>='} {minimum:g}"
+    bound += "" if below is None else f" and < {below:g}"
     allowed = bound
     allowed += f", e.g. {example}" if example else ""
     allowed += f", or null for {null}" if null else ""
@@ -93,6 +99,8 @@ def number(
             refuse(key, value, "not a finite number", allowed)
         elif minimum is not None and (given <= minimum if above else given < minimum):
             refuse(key, value, "too small", allowed)
+        elif below is not None and given >= below:
+            refuse(key, value, "too large", allowed)
 
     return rule
 

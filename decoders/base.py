@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 import keras
@@ -18,6 +19,14 @@ class LanguageDecoder(keras.layers.Layer):
     """
 
     accepts: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Every architecture's own methods, plugmt's or a user's, read the thought in the decoder's
+        # compute precision and return float32 logits (train.precision: softmax and losses in float32).
+        for name, reads_at in (("initial_state", 0), ("step", 2), ("teacher_forced", 1)):
+            if name in cls.__dict__:
+                setattr(cls, name, _own_precision(cls.__dict__[name], reads_at, name != "initial_state"))
 
     def __init__(self, config: Any, vocab_size: int, thought: ThoughtSpec, **kwargs: Any) -> None:
         super().__init__(name="decoder", **kwargs)
@@ -45,3 +54,23 @@ class LanguageDecoder(keras.layers.Layer):
         """Create every variable with a dummy batch so weights can be loaded or counted."""
         self.teacher_forced(tf.ones((1, 2), dtype=tf.int32), thought)
         self.built = True
+
+
+def _own_precision(method: Any, thought_at: int, logits_first: bool) -> Any:
+    """`method` with its thought argument (positional index `thought_at`, or `thought=`) cast to the
+    decoder's compute dtype and, when it returns logits (first, or alone), those cast to float32."""
+
+    @functools.wraps(method)
+    def wrapped(self: LanguageDecoder, *args: Any, **kwargs: Any) -> Any:
+        if "thought" in kwargs:
+            kwargs["thought"] = kwargs["thought"].cast(self.compute_dtype)
+        elif len(args) > thought_at:
+            args = (*args[:thought_at], args[thought_at].cast(self.compute_dtype), *args[thought_at + 1 :])
+        out = method(self, *args, **kwargs)
+        if not logits_first:
+            return out
+        if isinstance(out, tuple):
+            return (tf.cast(out[0], tf.float32), *out[1:])
+        return tf.cast(out, tf.float32)
+
+    return wrapped

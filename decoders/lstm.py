@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from plugmt.decoders.base import LanguageDecoder
 from plugmt.decoders.configs import LSTMDecoderConfig
+from plugmt.layers.attention import softmax
 from plugmt.registry import register_decoder
 from plugmt.thought import Thought, ThoughtSpec
 
@@ -69,7 +70,7 @@ class LSTMDecoder(LanguageDecoder):
         scores = tf.matmul(queries, thought.memory, transpose_b=True)  # [B, Tq, S]
         if thought.mask is not None:
             scores = tf.where(thought.mask[:, None, :], scores, tf.constant(-1e9, scores.dtype))
-        context = tf.matmul(tf.nn.softmax(scores, axis=-1), thought.memory)
+        context = tf.matmul(softmax(scores, axis=-1), thought.memory)
         if single:
             context = context[:, 0]
         return self.attentional(tf.concat([context, outputs], axis=-1))

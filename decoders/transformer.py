@@ -110,7 +110,7 @@ class TransformerDecoder(LanguageDecoder):
     def initial_state(self, thought: Thought) -> Any:
         batch = tf.shape(thought.memory)[0]
         depth = self.config.d_model // self.config.heads
-        empty = tf.zeros([batch, self.config.heads, self.config.max_len, depth])
+        empty = tf.zeros([batch, self.config.heads, self.config.max_len, depth], self.compute_dtype)
         cross = [block.cross_attention.keys_values(thought.memory) for block in self.blocks]
         return {
             "position": tf.zeros([batch], dtype=tf.int32),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 import keras
@@ -18,6 +19,11 @@ class SharedEncoder(keras.layers.Layer):
     """
 
     thought_kind: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "encode" in cls.__dict__:  # every architecture's own encode, plugmt's or a user's
+            cls.encode = _float32_thought(cls.__dict__["encode"])
 
     def __init__(self, config: Any, vocab_size: int, **kwargs: Any) -> None:
         super().__init__(name="encoder", **kwargs)
@@ -38,3 +44,14 @@ class SharedEncoder(keras.layers.Layer):
         """Create every variable (so weights can be loaded or fingerprinted) with a dummy batch."""
         self.encode(tf.ones((1, 2), dtype=tf.int32))
         self.built = True
+
+
+def _float32_thought(encode: Any) -> Any:
+    """`encode`, handing on a float32 thought whatever precision the encoder computes in
+    (train.precision): the thought is the contract between modules, and alignment is measured on it."""
+
+    @functools.wraps(encode)
+    def wrapped(self: SharedEncoder, ids: tf.Tensor, *args: Any, **kwargs: Any) -> Thought:
+        return encode(self, ids, *args, **kwargs).cast(tf.float32)
+
+    return wrapped

@@ -13,7 +13,7 @@ import tensorflow as tf
 from plugmt.encoders.base import SharedEncoder
 from plugmt.encoders.configs import BridgeEncoderConfig
 from plugmt.errors import PlugmtError
-from plugmt.layers.attention import TransformerStack, check_transformer_sizes
+from plugmt.layers.attention import TransformerStack, check_transformer_sizes, softmax
 from plugmt.registry import register_encoder
 from plugmt.thought import PAD_ID, Thought
 
@@ -65,6 +65,6 @@ class BridgeEncoder(SharedEncoder):
         states = self._states(ids, mask, training)  # [B, T, D]
         scores = self.queries(self.score_hidden(states))  # [B, T, K]
         scores = tf.where(mask[:, :, None], scores, tf.constant(-1e9, scores.dtype))
-        weights = tf.nn.softmax(scores, axis=1)  # each slot: a distribution over source positions
+        weights = softmax(scores, axis=1)  # each slot: a distribution over source positions
         slots = tf.einsum("btk,btd->bkd", weights, states)
         return Thought(kind="slots", memory=slots)

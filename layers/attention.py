@@ -37,6 +37,12 @@ def sinusoidal(positions: tf.Tensor, width: int) -> tf.Tensor:
     return table
 
 
+def softmax(scores: tf.Tensor, axis: int) -> tf.Tensor:
+    """Softmax computed in float32 and returned in the scores' dtype (bfloat16 training keeps the
+    normalisation exact: train.precision)."""
+    return tf.cast(tf.nn.softmax(tf.cast(scores, tf.float32), axis=axis), scores.dtype)
+
+
 class Positions(keras.layers.Layer):
     """Position vectors, sinusoidal or learned (a table of `max_len` rows)."""
 
@@ -49,7 +55,7 @@ class Positions(keras.layers.Layer):
 
     def vectors(self, positions: tf.Tensor) -> tf.Tensor:
         if self.table is None:
-            return sinusoidal(positions, self.width)
+            return tf.cast(sinusoidal(positions, self.width), self.compute_dtype)
         tf.debugging.assert_less(
             tf.reduce_max(positions),
             self.max_len,
@@ -99,7 +105,7 @@ class MultiHeadAttention(keras.layers.Layer):
         scores = tf.matmul(queries, keys, transpose_b=True)
         if mask is not None:
             scores = tf.where(mask, scores, tf.constant(-1e9, scores.dtype))
-        mixed = tf.matmul(tf.nn.softmax(scores, axis=-1), values)
+        mixed = tf.matmul(softmax(scores, axis=-1), values)
         shape = tf.shape(mixed)
         mixed = tf.reshape(tf.transpose(mixed, [0, 2, 1, 3]), [shape[0], shape[2], self.heads * self.depth])
         return self.combine(mixed)

@@ -11,8 +11,23 @@ import tensorflow as tf
 from plugmt.thought import PAD_ID
 
 
-def masked_cross_entropy(target: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-    """Mean cross-entropy per target token, padding (id 0) left out."""
-    mask = tf.cast(tf.not_equal(target, PAD_ID), logits.dtype)
+def token_losses(target: tf.Tensor, logits: tf.Tensor, smoothing: float = 0.0) -> tf.Tensor:
+    """Cross-entropy of every target token [B, T], in float32 whatever the logits' precision.
+
+    `smoothing` = ε (train.label_smoothing, Szegedy et al. 2016): the target distribution puts
+    1 - ε on the reference token and ε spread evenly over the whole vocabulary, so the model is not
+    pushed to ever larger logits (the loss then never reaches 0; validation loss stays unsmoothed).
+    """
+    logits = tf.cast(logits, tf.float32)
     losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=logits)
+    if smoothing > 0:
+        uniform = -tf.reduce_mean(tf.nn.log_softmax(logits, axis=-1), axis=-1)
+        losses = (1.0 - smoothing) * losses + smoothing * uniform
+    return losses
+
+
+def masked_cross_entropy(target: tf.Tensor, logits: tf.Tensor, smoothing: float = 0.0) -> tf.Tensor:
+    """Mean cross-entropy per target token, padding (id 0) left out."""
+    mask = tf.cast(tf.not_equal(target, PAD_ID), tf.float32)
+    losses = token_losses(target, logits, smoothing)
     return tf.reduce_sum(losses * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)

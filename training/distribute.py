@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from plugmt.corpora.batches import Batch
 from plugmt.errors import PlugmtError
+from plugmt.layers.losses import token_losses
 from plugmt.thought import PAD_ID
 from plugmt.training.settings import STRATEGIES, TrainSettings
 from plugmt.training.step import learning_rate, losses_and_gradients, per_group, step_signature
@@ -87,10 +88,10 @@ def _global_sum(x: tf.Tensor) -> tf.Tensor:
     return tf.distribute.get_replica_context().all_reduce(SUM, x)
 
 
-def _masked_cross_entropy_part(target: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+def _masked_cross_entropy_part(target: tf.Tensor, logits: tf.Tensor, smoothing: float = 0.0) -> tf.Tensor:
     """This replica's share of the global masked mean: summed over replicas, the single-device loss."""
-    mask = tf.cast(tf.not_equal(target, PAD_ID), logits.dtype)
-    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=logits)
+    mask = tf.cast(tf.not_equal(target, PAD_ID), tf.float32)
+    losses = token_losses(target, logits, smoothing)
     tokens = tf.stop_gradient(_global_sum(tf.reduce_sum(mask)))
     return tf.reduce_sum(losses * mask) / tf.maximum(tokens, 1.0)
 

@@ -38,6 +38,12 @@ class Select(Choice):
 class Decay(Choice):
     none = "none"
     cosine = "cosine"  # the rate falls along a cosine to final_rate x learning_rate by the last step
+    inverse_sqrt = "inverse_sqrt"  # after warmup_steps, rate x sqrt(warmup_steps / step) (Vaswani et al.)
+
+
+class Precision(Choice):
+    float32 = "float32"
+    bf16 = "bf16"  # bfloat16 compute, float32 weights (layers/precision.py): the stored modules are alike
 
 
 DECAYS = tuple(d.value for d in Decay)
@@ -83,6 +89,9 @@ class TrainSettings:
     min_delta: float = 0.01  # a gain (for patience) is a relative improvement of more than this
     decay: Decay = Decay.none
     final_rate: float = 0.1
+    precision: Precision = Precision.float32
+    # ε of label smoothing: 1 - ε on the reference token, ε spread over the vocabulary (0 = off)
+    label_smoothing: float = 0.0
 
 
 def train_settings(cfg: DictConfig) -> TrainSettings:

@@ -17,6 +17,7 @@ from plugmt.corpora.shares import training_shares
 from plugmt.corpora.vocab import Vocab
 from plugmt.errors import PlugmtError
 from plugmt.inference.translator import Pipeline
+from plugmt.layers.precision import precision
 from plugmt.registry import build_decoder, build_encoder, load_encoder
 from plugmt.storage import Store, StoredModule
 from plugmt.training.checkpoints import claim_run, remove_run
@@ -113,7 +114,7 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
     source_vocab = vocab_for(corpus, sources, cfg, shared=True)
     target_vocabs = {t: vocab_for(corpus, [t], cfg) for t in targets}
     strategy = make_strategy(settings.strategy)
-    with scope(strategy):
+    with scope(strategy), precision(settings.precision):
         encoder = build_encoder(cfg.encoder, source_vocab.size)
         decoders = {
             t: build_decoder({**cfg.decoder, "lang": t}, target_vocabs[t].size, encoder.thought_spec())
@@ -207,11 +208,12 @@ def _train_plugin(
     pairs: Sequence[Pair],
     encoder_module: StoredModule,
 ) -> StoredModule:
-    encoder, source_vocab = load_encoder(store, encoder_module)
+    with precision(settings.precision):  # the frozen encoder computes in the stage's precision too
+        encoder, source_vocab = load_encoder(store, encoder_module)
     encoder.trainable = False  # and its variables are left out of every gradient
     target_vocab = vocab_for(corpus, [lang], cfg)
     strategy = make_strategy(settings.strategy)
-    with scope(strategy):
+    with scope(strategy), precision(settings.precision):
         decoder = build_decoder({**cfg.decoder, "lang": lang}, target_vocab.size, encoder.thought_spec())
     extra = {"lang": lang, "pairs": [list(p) for p in pairs], "encoder": encoder_module.id}
     run_dir = run_dir_for(store, "plugin", cfg, strategy, extra)

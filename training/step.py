@@ -20,21 +20,28 @@ from plugmt.training.settings import DECAYS, TrainSettings
 
 class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
     """The rate rises linearly over the first `warmup` updates (Transformers trained from scratch at
-    full rate often diverge in their first few hundred), then, with `total` > 0, falls along a cosine
-    to `final` x rate at update `total`: the last updates refine instead of jumping around."""
+    full rate often diverge in their first few hundred), then either falls along a cosine to `final`
+    x rate at update `total` (`kind="cosine"`, with `total` > 0: the last updates refine instead of
+    jumping around), or falls as rate x sqrt(warmup / step) (`kind="inverse_sqrt"`, Vaswani et al.
+    2017: no horizon, so a stage stopped by validation at any step was on the same schedule)."""
 
-    def __init__(self, rate: float, warmup: int = 0, total: int = 0, final: float = 1.0) -> None:
+    def __init__(
+        self, rate: float, warmup: int = 0, total: int = 0, final: float = 1.0, kind: str = "cosine"
+    ) -> None:
         self.rate = float(rate)
         self.warmup = int(warmup)
         self.total = int(total)
         self.final = float(final)
+        self.kind = str(kind)
 
     def __call__(self, step: Any) -> Any:
         step = tf.cast(step, tf.float32)
         factor = tf.constant(1.0)
         if self.warmup > 0:
             factor = tf.minimum(1.0, (step + 1.0) / float(self.warmup))
-        if self.total > 0 and self.final != 1.0:
+        if self.kind == "inverse_sqrt" and self.warmup > 0:
+            factor *= tf.minimum(1.0, tf.sqrt(float(self.warmup) / (step + 1.0)))
+        elif self.total > 0 and self.final != 1.0:
             progress = tf.clip_by_value(
                 (step - self.warmup) / float(max(self.total - self.warmup, 1)), 0.0, 1.0
             )
@@ -42,7 +49,13 @@ class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
         return self.rate * factor
 
     def get_config(self) -> dict[str, Any]:
-        return {"rate": self.rate, "warmup": self.warmup, "total": self.total, "final": self.final}
+        return {
+            "rate": self.rate,
+            "warmup": self.warmup,
+            "total": self.total,
+            "final": self.final,
+            "kind": self.kind,
+        }
 
 
 def alignment_loss(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
@@ -104,7 +117,7 @@ def stage_losses(
     source_index: tf.Tensor,
     rows: Callable[[tf.Tensor, int], tf.Tensor] | None = None,
     noise_step: tf.Tensor | None = None,
-    cross_entropy: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] = masked_cross_entropy,
+    cross_entropy: Callable[[tf.Tensor, tf.Tensor, float], tf.Tensor] = masked_cross_entropy,
     align_fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] = alignment_loss,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """One step's forward pass: (loss per decoder, alignment, total to differentiate).
@@ -124,7 +137,7 @@ def stage_losses(
             step = tf.cast(noise_step if noise_step is not None else 0, tf.int64)
             read = perturb(read, settings.thought_noise, tf.stack([step, tf.constant(i + 1, tf.int64)]))
         logits = decoder.teacher_forced(rows(target_in[i], 0), read, training=True)
-        losses.append(cross_entropy(rows(target_out[i], 0), logits))
+        losses.append(cross_entropy(rows(target_out[i], 0), logits, settings.label_smoothing))
     losses = tf.stack(losses)
     alignment = tf.constant(0.0)
     if train_encoder and settings.align_weight > 0 and sources > 1:
@@ -172,11 +185,19 @@ def per_group(
 
 
 def learning_rate(settings: TrainSettings) -> Any:
-    """train.learning_rate, risen to linearly over train.warmup_steps when those are set and, with
+    """train.learning_rate, risen to linearly over train.warmup_steps when those are set; with
     train.decay=cosine, fallen to train.final_rate x learning_rate by the stage's last step
-    (train.steps: `fit` sets it to the stage's total)."""
+    (train.steps: `fit` sets it to the stage's total); with train.decay=inverse_sqrt, falling as
+    1/sqrt(step) once warm-up is over."""
     if settings.decay not in DECAYS:
         raise PlugmtError(f"train.decay={settings.decay!r} is not one of: {', '.join(DECAYS)}")
+    if settings.decay == "inverse_sqrt":
+        if settings.warmup_steps < 1:
+            raise PlugmtError(
+                "train.decay=inverse_sqrt falls from the end of warm-up: set train.warmup_steps, "
+                "e.g. train.warmup_steps=2000"
+            )
+        return WarmupDecay(settings.learning_rate, settings.warmup_steps, kind="inverse_sqrt")
     cosine = settings.decay == "cosine" and settings.steps
     if settings.warmup_steps > 0 or cosine:
         total = int(settings.steps) if cosine else 0
