@@ -33,7 +33,7 @@ def built(encoder_name: str, decoder_config: dict, policy: str):
 
 
 @pytest.mark.parametrize("encoder_name,decoder_config", PAIRS, ids=[p[0] for p in PAIRS])
-def test_bf16_computes_in_bfloat16_but_keeps_float32_weights_thoughts_and_logits(encoder_name, decoder_config):
+def test_bf16_computes_in_bfloat16_keeping_float32_weights_thoughts_logits(encoder_name, decoder_config):
     exact_encoder, exact_decoder = built(encoder_name, decoder_config, "float32")
     encoder, decoder = built(encoder_name, decoder_config, "bf16")
     assert keras.config.dtype_policy().name == "float32"  # the context restores the global policy
@@ -89,7 +89,7 @@ def test_inverse_sqrt_peaks_at_the_end_of_warm_up_and_halves_at_four_times_it():
     assert rates[100] == pytest.approx(0.004)
     assert rates[400] == pytest.approx(0.002)
     assert rates[1600] == pytest.approx(0.001)
-    with pytest.raises(PlugmtError, match="train.warmup_steps"):
+    with pytest.raises(PlugmtError, match=r"train\.warmup_steps"):
         learning_rate(TrainSettings(decay="inverse_sqrt", warmup_steps=0))
 
 
