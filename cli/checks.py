@@ -60,6 +60,7 @@ TRAIN: dict[str, Rule] = {
     "thought_noise": number(0, example="0.2 (0 = off)"),
     "min_delta": number(0, example="0.01"),
     "final_rate": number(0, example="0.1"),
+    "average_last": whole(0),
     "label_smoothing": number(0, example="0.1 (0 = off)", below=1.0),
 }
 

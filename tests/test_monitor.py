@@ -94,3 +94,55 @@ def test_by_default_the_lowest_loss_is_kept_ties_go_to_later_weights_and_small_g
         [600, 0.2],
     ]
     assert monitor.record()["validation_exact"] == [[step, 1.0] for step in range(100, 700, 100)]
+
+
+def by_distance(layer, target: float):
+    """A validate function scoring the layer's weights by closeness to `target` (chrF 100 there)."""
+
+    def validate(step):
+        return Validation(
+            step, {("en", "de"): 0.0}, {("en", "de"): 100.0 - abs(layer.get_weights()[0][0, 0] - target)}
+        )
+
+    return validate
+
+
+def weights_at(layer, value: float) -> None:
+    layer.set_weights([np.full((3, 2), value, "float32"), np.zeros(2, "float32")])
+
+
+def test_the_average_of_the_last_weights_is_stored_only_when_it_validates_better():
+    layer = keras.layers.Dense(2)
+    layer.build((None, 3))
+    # Weights 120 then 280 around the optimum 200: their mean (200) beats either one, and is kept.
+    monitor = Monitor(by_distance(layer, 200.0), {"decoder": layer}, every=100, select="chrf", average_last=2)
+    for step, value in ((100, 0.0), (200, 120.0), (300, 280.0)):
+        weights_at(layer, value)
+        monitor.check(step)
+    assert monitor.restore_best() == 300
+    assert layer.get_weights()[0][0, 0] == 200.0
+    assert monitor.record()["averaged_steps"] == [200, 300] and monitor.record()["valid_chrf"] == 100.0
+    # Weights 200 then 400: the mean (300) is worse than step 200's, which comes back.
+    monitor = Monitor(by_distance(layer, 200.0), {"decoder": layer}, every=100, select="chrf", average_last=2)
+    for step, value in ((100, 200.0), (200, 400.0)):
+        weights_at(layer, value)
+        monitor.check(step)
+    assert monitor.restore_best() == 100
+    assert layer.get_weights()[0][0, 0] == 200.0
+    assert monitor.record()["averaged_steps"] is None
+
+
+def test_a_resumed_monitor_averages_weights_validated_before_the_restart():
+    layer = keras.layers.Dense(2)
+    layer.build((None, 3))
+    monitor = Monitor(by_distance(layer, 200.0), {"decoder": layer}, every=100, select="chrf", average_last=3)
+    for step, value in ((100, 0.0), (200, 100.0)):
+        weights_at(layer, value)
+        monitor.check(step)
+    state, best, recent = monitor.state(), monitor.best_arrays(), monitor.recent_arrays()
+    resumed = Monitor(by_distance(layer, 200.0), {"decoder": layer}, every=100, select="chrf", average_last=3)
+    resumed.restore(state, best, recent)
+    weights_at(layer, 500.0)
+    resumed.check(300)
+    assert resumed.restore_best() == 300  # the mean of 0, 100 and 500 is 200
+    assert layer.get_weights()[0][0, 0] == 200.0 and resumed.record()["averaged_steps"] == [100, 200, 300]

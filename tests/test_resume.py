@@ -96,19 +96,24 @@ def test_a_stage_stopped_part_way_resumes_to_the_same_weights_and_losses(
 
 def test_a_resumed_stage_selects_from_every_validation(compose, tmp_path, monkeypatch):
     """With validate_every, the validations before a kill survive it: the resumed run records all
-    of them and selects among them (tests/test_monitor.py checks the best weights come back)."""
+    of them and selects among them (tests/test_monitor.py checks the best weights come back), the
+    last validated weights (train.average_last) included."""
     from plugmt.training.stages import train_joint
 
-    cfg = compose(f"store={tmp_path}", *RESUME, "train.validate_every=3", "train.eval_items=8")
+    cfg = compose(
+        f"store={tmp_path}", *RESUME, "train.validate_every=3", "train.eval_items=8", "train.average_last=2"
+    )
     with monkeypatch.context() as patch:
         crash_after(patch, 8)  # validated at 3 and 6, checkpointed at 4, killed during step 8
         with pytest.raises(KeyboardInterrupt):
             train_joint(cfg, Store(tmp_path))
-    assert sorted(p.name for p in (tmp_path / RUNS).glob("*/*.npz")) == ["best-step-3.npz"]
+    saved = sorted(p.name for p in (tmp_path / RUNS).glob("*/*.npz"))
+    assert saved == ["best-step-3.npz", "recent-to-step-3.npz"]
     train_joint(cfg, Store(tmp_path))
     record = Store(tmp_path).encoder().meta["training"]
     assert [v[0] for v in record["validations"]] == [3, 6, 9, 10]
     assert record["selected_step"] in (3, 6, 9, 10)
+    assert record["averaged_steps"] in (None, [9, 10])
 
 
 def test_resume_false_starts_afresh(compose, uninterrupted, tmp_path, monkeypatch, caplog):

@@ -88,7 +88,7 @@ class TrainingCheckpoint:
         )
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.folder), max_to_keep=keep)
         self.keep = int(keep)
-        self._named: list[str] = []
+        self._named: list[set[str]] = []  # the array files each checkpoint names
         self.write_seconds: list[float] = []
 
     def due(self, step: int) -> bool:
@@ -102,17 +102,18 @@ class TrainingCheckpoint:
             self.manager.save(checkpoint_number=step)
         self.write_seconds.append(time.perf_counter() - started)
 
-    def save_arrays(self, name: str, arrays: Sequence[np.ndarray]) -> None:
-        """Arrays beside the checkpoints (e.g. the best validated weights), written whole or not at
-        all, and kept only while one of the last `keep` checkpoints may name them."""
+    def save_arrays(self, named: Mapping[str, Sequence[np.ndarray]]) -> None:
+        """Arrays beside the next checkpoint (e.g. the best validated weights), each name written
+        whole or not at all, and kept only while one of the last `keep` checkpoints may name them."""
         from plugmt.storage.weights import npz_bytes
 
-        path = self.folder / f"{name}.npz"
-        if not path.exists():
-            with atomic_path(path) as temporary:
-                temporary.write_bytes(npz_bytes(list(arrays)))
-        self._named.append(name)
-        wanted = set(self._named[-self.keep :])
+        for name, arrays in named.items():
+            path = self.folder / f"{name}.npz"
+            if not path.exists():
+                with atomic_path(path) as temporary:
+                    temporary.write_bytes(npz_bytes(list(arrays)))
+        self._named.append(set(named))
+        wanted = set().union(*self._named[-self.keep :])
         for old in self.folder.glob("*.npz"):
             if old.stem not in wanted:
                 old.unlink(missing_ok=True)

@@ -82,6 +82,11 @@ def _best_name(monitor_state: Mapping[str, Any]) -> str:
     return f"best-step-{monitor_state['history'][monitor_state['best']]['step']}"
 
 
+def _recent_name(monitor_state: Mapping[str, Any]) -> str:
+    """The file of the last validated weights (train.average_last) a checkpoint's state refers to."""
+    return f"recent-to-step-{monitor_state['recent'][-1]}"
+
+
 def fit(
     encoder: Any,
     decoders: Mapping[str, Any],
@@ -118,9 +123,10 @@ def fit(
             state["window"][k] for k in ("loss", "alignment", "steps")
         )
         if monitor is not None and state.get("monitor"):
-            best = state["monitor"]["best"]
-            arrays = checkpoint.load_arrays(_best_name(state["monitor"])) if best is not None else []
-            monitor.restore(state["monitor"], arrays)
+            kept = state["monitor"]
+            arrays = checkpoint.load_arrays(_best_name(kept)) if kept["best"] is not None else []
+            recent = checkpoint.load_arrays(_recent_name(kept)) if kept.get("recent") else []
+            monitor.restore(kept, arrays, recent)
         log.info(f"resuming {stage} from step {done}")
     started = time.perf_counter() - before
     first = done  # the pace (for the ETA) is this attempt's: a resumed run's steps before it are free
@@ -132,10 +138,14 @@ def fit(
             "window": window.sums(),
             "seconds": time.perf_counter() - started,
         }
+        named = {}
         if monitor is not None:
             state["monitor"] = monitor.state()
-            if monitor.best is not None:  # written before the checkpoint that names it
-                checkpoint.save_arrays(_best_name(state["monitor"]), monitor.best_arrays())
+            if monitor.best is not None:  # written before the checkpoint that names them
+                named[_best_name(state["monitor"])] = monitor.best_arrays()
+            if state["monitor"]["recent"]:
+                named[_recent_name(state["monitor"])] = monitor.recent_arrays()
+        checkpoint.save_arrays(named)
         checkpoint.save(step, state)
 
     stopped = "steps"

@@ -85,6 +85,7 @@ def make_monitor(
         str(Path(settings.tensorboard) / run_name) if settings.tensorboard else None,
         select=settings.select,
         min_delta=settings.min_delta,
+        average_last=settings.average_last,
     )
 
 

@@ -90,6 +90,9 @@ class TrainSettings:
     decay: Decay = Decay.none
     final_rate: float = 0.1
     precision: Precision = Precision.float32
+    # >= 2: at the end of the stage, the mean of the last N validated weights (every validate_every
+    # steps) is validated too and stored when it scores at least as well as the best single one
+    average_last: int = 0
     # ε of label smoothing: 1 - ε on the reference token, ε spread over the vocabulary (0 = off)
     label_smoothing: float = 0.0
 
