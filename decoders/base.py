@@ -50,6 +50,17 @@ class LanguageDecoder(keras.layers.Layer):
     def teacher_forced(self, inputs: tf.Tensor, thought: Thought, training: bool = False) -> tf.Tensor:
         raise NotImplementedError
 
+    def reorder(self, state: Any, rows: tf.Tensor) -> Any:
+        """The state of the hypotheses `rows` (beam search keeps the survivors): every tensor
+        gathered along its first axis. A decoder whose state holds per-sentence parts that no
+        hypothesis changes (a Transformer's cross-attention keys and values) leaves those alone."""
+        return tf.nest.map_structure(lambda s: tf.gather(s, rows), state)
+
+    def state_shapes(self, state: Any) -> Any:
+        """The shapes each state tensor may take across search steps (`tf.while_loop` invariants):
+        any number of rows; a state that grows with the positions decoded says so here."""
+        return tf.nest.map_structure(lambda s: tf.TensorShape([None, *s.shape[1:]]), state)
+
     def build_weights(self, thought: Thought) -> None:
         """Create every variable with a dummy batch so weights can be loaded or counted."""
         self.teacher_forced(tf.ones((1, 2), dtype=tf.int32), thought)

@@ -65,7 +65,16 @@ def greedy_search(
         return i + 1, chosen, state, finished, outputs
 
     _, _, _, _, outputs = tf.while_loop(
-        keep_going, advance, (tf.constant(0), tokens, state, finished, outputs)
+        keep_going,
+        advance,
+        (tf.constant(0), tokens, state, finished, outputs),
+        shape_invariants=(
+            tf.TensorShape([]),
+            tf.TensorShape([None]),
+            decoder.state_shapes(state),
+            tf.TensorShape([None]),
+            tf.TensorShape(None),
+        ),
     )
     return tf.transpose(outputs.stack())
 
@@ -83,9 +92,10 @@ def beam_search(
     Search stops at `length_cap` (as in `greedy_search`), so it always ends.
 
     Runs the decoder's `step` once per position for all B*K hypotheses, carrying the decoder state
-    (gathered along the surviving beams), never re-running a prefix. Finished hypotheses keep their
-    score and emit padding. Hypotheses are ranked by log-probability / ((5 + length) / 6) **
-    `length_penalty` (Wu et al. 2016); 0 ranks by log-probability alone.
+    (reordered along the surviving beams by `decoder.reorder`), never re-running a prefix.
+    Finished hypotheses keep their score and emit padding. Hypotheses are ranked by
+    log-probability / ((5 + length) / 6) ** `length_penalty` (Wu et al. 2016); 0 ranks by
+    log-probability alone.
     """
     k = int(beam_size)
     max_len = length_cap(max_len, source)
@@ -119,7 +129,7 @@ def beam_search(
         sequences = tf.concat([tf.gather(sequences, parents, batch_dims=1), chosen[:, :, None]], axis=2)
         finished = tf.logical_or(finished, tf.equal(chosen, EOS_ID))
         rows = tf.reshape(parents + tf.range(batch)[:, None] * k, [-1])
-        state = tf.nest.map_structure(lambda s: tf.gather(s, rows), state)
+        state = decoder.reorder(state, rows)
         return i + 1, tf.reshape(chosen, [-1]), state, scores, finished, lengths, sequences
 
     _, _, _, scores, _, lengths, sequences = tf.while_loop(
@@ -129,7 +139,7 @@ def beam_search(
         shape_invariants=(
             tf.TensorShape([]),
             tf.TensorShape([None]),
-            tf.nest.map_structure(lambda s: tf.TensorShape([None, *s.shape[1:]]), state),
+            decoder.state_shapes(state),
             tf.TensorShape([None, k]),
             tf.TensorShape([None, k]),
             tf.TensorShape([None, k]),

@@ -1,11 +1,12 @@
 """A pre-norm Transformer decoder: causal self-attention, cross-attention over slots or memory.
 
-`step` keeps each layer's keys and values of the positions decoded so far in fixed buffers
-[B, heads, max_len, depth] plus a position counter, so search never re-runs the prefix and the
-state's shapes stay the same in every iteration of a `tf.while_loop`. Beam search gathers every
-state tensor along its first axis, which reorders these buffers with their hypotheses. The
-cross-attention keys and values of the thought are computed once, in `initial_state`. When the
-buffers are full (`max_len` outputs), the last step can only end the sentence.
+`step` keeps each layer's keys and values of the positions decoded so far, [B, heads, t, depth],
+growing by one position per step, plus a position counter: search never re-runs the prefix, and a
+step's cost grows with the positions filled so far (not with max_len). Beam search reorders these
+caches with their hypotheses (`reorder`); the cross-attention keys and values of the thought are
+computed once, in `initial_state`, and never copied again (every hypothesis of a sentence reads the
+same). Sinusoidal positions have no length limit; with learned positions (a table of `max_len`
+rows) the step at the last row can only end the sentence, and training refuses longer targets.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class DecoderLayer(keras.layers.Layer):
         self,
         x: tf.Tensor,
         self_kv: tuple[tf.Tensor, tf.Tensor],
-        self_mask: tf.Tensor,
+        self_mask: tf.Tensor | None,
         cross_kv: tuple[tf.Tensor, tf.Tensor],
         cross_mask: tf.Tensor | None,
         training: bool,
@@ -94,11 +95,12 @@ class TransformerDecoder(LanguageDecoder):
 
     def teacher_forced(self, inputs: tf.Tensor, thought: Thought, training: bool = False) -> tf.Tensor:
         length = tf.shape(inputs)[1]
-        tf.debugging.assert_less_equal(
-            length,
-            self.config.max_len,
-            message=f"a target is longer than decoder.max_len={self.config.max_len}; raise it",
-        )
+        if self.config.positions == "learned":
+            tf.debugging.assert_less_equal(
+                length,
+                self.config.max_len,
+                message=f"a target is longer than decoder.max_len={self.config.max_len}; raise it",
+            )
         x = self._embed(inputs, tf.range(length)[None], training)
         causal, cross_mask = causal_mask(length), padding_mask(thought.mask)
         for block in self.blocks:
@@ -110,7 +112,7 @@ class TransformerDecoder(LanguageDecoder):
     def initial_state(self, thought: Thought) -> Any:
         batch = tf.shape(thought.memory)[0]
         depth = self.config.d_model // self.config.heads
-        empty = tf.zeros([batch, self.config.heads, self.config.max_len, depth], self.compute_dtype)
+        empty = tf.zeros([batch, self.config.heads, 0, depth], self.compute_dtype)
         cross = [block.cross_attention.keys_values(thought.memory) for block in self.blocks]
         return {
             "position": tf.zeros([batch], dtype=tf.int32),
@@ -120,28 +122,31 @@ class TransformerDecoder(LanguageDecoder):
             "cross_values": [v for _, v in cross],
         }
 
+    def reorder(self, state: Any, rows: tf.Tensor) -> Any:
+        gathered = {key: state[key] for key in ("position", "keys", "values")}
+        return {**state, **tf.nest.map_structure(lambda s: tf.gather(s, rows), gathered)}
+
+    def state_shapes(self, state: Any) -> Any:
+        shapes = super().state_shapes(state)
+        growing = tf.TensorShape([None, self.config.heads, None, self.config.d_model // self.config.heads])
+        return {**shapes, "keys": [growing for _ in self.blocks], "values": [growing for _ in self.blocks]}
+
     def step(self, tokens: tf.Tensor, state: Any, thought: Thought) -> tuple[tf.Tensor, Any]:
         position = state["position"]  # [B], equal in every row
-        tf.debugging.assert_less(
-            tf.reduce_max(position),
-            self.config.max_len,
-            message=f"decoding past decoder.max_len={self.config.max_len} positions; raise it",
-        )
         x = self._embed(tokens[:, None], position[:, None], training=False)  # [B, 1, D]
-        slots = tf.range(self.config.max_len)[None, :]
-        written = tf.equal(slots, position[:, None])[:, None, :, None]  # [B, 1, L, 1]
-        visible = tf.less_equal(slots, position[:, None])[:, None, None, :]  # [B, 1, 1, L]
         cross_mask = padding_mask(thought.mask)
         keys, values = [], []
         for i, block in enumerate(self.blocks):
             new_keys, new_values = block.self_attention.keys_values(block.self_norm(x))  # [B, H, 1, d]
-            keys.append(tf.where(written, new_keys, state["keys"][i]))
-            values.append(tf.where(written, new_values, state["values"][i]))
+            keys.append(tf.concat([state["keys"][i], new_keys], axis=2))
+            values.append(tf.concat([state["values"][i], new_values], axis=2))
             cross_kv = (state["cross_keys"][i], state["cross_values"][i])
-            x = block.transform(x, (keys[i], values[i]), visible, cross_kv, cross_mask, training=False)
+            # Every cached position precedes this one: no causal mask is needed.
+            x = block.transform(x, (keys[i], values[i]), None, cross_kv, cross_mask, training=False)
         logits = self._logits(x[:, 0])
-        full = tf.equal(position, self.config.max_len - 1)[:, None]  # no room for another token
-        only_eos = tf.where(tf.range(self.vocab_size) == EOS_ID, 0.0, -1e9)[None, :]
-        logits = tf.where(full, tf.cast(only_eos, logits.dtype), logits)
+        if self.config.positions == "learned":  # the table's last row: no room for another token
+            full = tf.equal(position, self.config.max_len - 1)[:, None]
+            only_eos = tf.where(tf.range(self.vocab_size) == EOS_ID, 0.0, -1e9)[None, :]
+            logits = tf.where(full, tf.cast(only_eos, logits.dtype), logits)
         state = {**state, "position": position + 1, "keys": keys, "values": values}
         return logits, state

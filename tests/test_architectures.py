@@ -164,14 +164,33 @@ def test_beam_of_one_is_greedy_and_wider_beams_never_score_lower(encoder_name, d
     assert (rescored >= greedy_scores - 1e-4).all()
 
 
-def test_a_full_cache_ends_every_sentence():
+def test_learned_positions_end_every_sentence_at_their_last_row():
     encoder, _ = encoder_and_decoder("transformer", "transformer")
-    decoder = build_decoder({**DECODERS["transformer"], "max_len": 4}, 12, encoder.thought_spec())
+    config = {**DECODERS["transformer"], "max_len": 4, "positions": "learned"}
+    decoder = build_decoder(config, 12, encoder.thought_spec())
     randomise(decoder, 2)
     thought = encoder.encode(SOURCES)
     for ids in (greedy_search(decoder, thought, 10), beam_search(decoder, thought, 10, beam_size=3)[0]):
         assert ids.shape[1] <= 4
         assert all(EOS_ID in row for row in ids.numpy())
+
+
+def test_sinusoidal_decoding_runs_past_max_len_and_its_cache_grows_with_each_position():
+    encoder, _ = encoder_and_decoder("transformer", "transformer")
+    decoder = build_decoder({**DECODERS["transformer"], "max_len": 4}, 12, encoder.thought_spec())
+    randomise(decoder, 2)
+    thought = encoder.encode(SOURCES)
+    state = decoder.initial_state(thought)
+    tokens = tf.fill([3], 2)
+    for position in range(1, 8):  # past max_len=4: no assertion, no fixed buffer
+        _, state = decoder.step(tokens, state, thought)
+        assert state["keys"][0].shape[2] == position == state["values"][-1].shape[2]
+    # Beam search reorders the hypotheses' caches, and leaves the thought's keys and values alone.
+    reordered = decoder.reorder(state, tf.constant([2, 0, 0]))
+    assert reordered["cross_keys"][0] is state["cross_keys"][0]
+    np.testing.assert_array_equal(reordered["keys"][1][1].numpy(), state["keys"][1][0].numpy())
+    ids, _ = beam_search(decoder, thought, 9, beam_size=2)
+    assert ids.shape[1] <= 9
 
 
 def test_cached_search_runs_compiled_with_beams():

@@ -53,8 +53,8 @@ class NeverEnds:
     def __init__(self, inner):
         self.inner = inner
 
-    def initial_state(self, thought):
-        return self.inner.initial_state(thought)
+    def __getattr__(self, name):  # initial_state, reorder, state_shapes: the inner decoder's
+        return getattr(self.inner, name)
 
     def step(self, tokens, state, thought):
         logits, state = self.inner.step(tokens, state, thought)

@@ -40,6 +40,19 @@ def max_len_for(target_ids: np.ndarray) -> int:
     return int(target_ids.shape[1] * 1.5) + 4
 
 
+def check_positions(role: str, layer: Any, ids: Mapping[str, np.ndarray]) -> None:
+    """Refuse, before training, text longer than a table of learned positions (`max_len` rows)."""
+    config = getattr(layer, "config", None)
+    if getattr(config, "positions", None) != "learned" or getattr(config, "body", None) == "lstm":
+        return
+    for lang, rows in ids.items():
+        if rows.shape[1] > int(config.max_len):
+            raise PlugmtError(
+                f"the longest {lang} training text is {rows.shape[1]} tokens, longer than {role}.max_len="
+                f"{config.max_len} learned positions: raise {role}.max_len or use {role}.positions=sinusoidal"
+            )
+
+
 def validate_exact(
     corpus: Corpus, pipelines: Mapping[str, Pipeline], pairs: Sequence[Pair], items: int
 ) -> dict[Pair, float]:

@@ -24,6 +24,7 @@ from plugmt.training.checkpoints import claim_run, remove_run
 from plugmt.training.distribute import make_strategy, scope
 from plugmt.training.loop import fit
 from plugmt.training.prepare import (
+    check_positions,
     make_monitor,
     max_len_for,
     run_dir_for,
@@ -62,6 +63,9 @@ def _fit_and_validate(
     sources = sorted({s for s, _ in pairs})
     source_ids = {s: source_vocab.encode_padded(corpus.texts("train", s)) for s in sources}
     target_ids = {t: target_vocabs[t].encode_padded(corpus.texts("train", t), add_eos=True) for t in decoders}
+    check_positions("encoder", encoder, source_ids)
+    for t, decoder in decoders.items():
+        check_positions("decoder", decoder, {t: target_ids[t]})
     batches = MultiTargetBatches(
         source_ids,
         target_ids,
