@@ -36,7 +36,7 @@ class TransformerDecoderConfig:
     ffn: int = 128
     dropout: float = 0.1
     positions: str = "sinusoidal"  # sinusoidal | learned
-    max_len: int = 128  # the longest output search may produce (the step cache's length)
+    max_len: int = 128  # learned positions: the table's rows (the longest output); sinusoidal: unused
     tie_embeddings: bool = True  # output projection = target embeddings, transposed (Press & Wolf 2017)
 
 
