@@ -45,6 +45,7 @@ TRAIN: dict[str, Rule] = {
     "decay": choice(tuple(Decay)),
     "precision": choice(tuple(Precision)),
     "batch_size": whole(1),
+    "batch_tokens": whole(1, null="train.batch_size rows per batch"),
     "steps": whole(1, null="train.epochs to decide"),
     "epochs": number(0, above=True, example="0.8"),
     "log_every": whole(1),
@@ -104,6 +105,7 @@ TRANSLATE: dict[str, Rule] = {
     "text": sentences,
     "input": text(null="none (sentences after -- or on stdin)"),
     "batch_size": whole(1),
+    "batch_tokens": whole(1, null="train.batch_size rows per batch"),
     "format": choice(FORMATS),
 }
 EXPORT: dict[str, Rule] = {**DECODING, "out": text(null="(required)"), "overwrite": boolean}

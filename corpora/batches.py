@@ -87,6 +87,7 @@ class MultiTargetBatches:
         temperature: float = 1.0,
         length_multiple: int = 1,
         shares: Mapping[Share, np.ndarray] | None = None,
+        batch_tokens: int | None = None,
     ) -> None:
         self.source_ids = source_ids
         self.target_ids = target_ids
@@ -111,6 +112,37 @@ class MultiTargetBatches:
             self.share_groups = {
                 share: _by_group(labels, rows, temperature) for share, rows in self.shares.items()
             }
+        # train.batch_tokens: a batch of a group holds as many rows as fit the budget at the group's
+        # longest text (source or target, any language), so short groups get more rows, long ones
+        # fewer, and every batch costs about the same; batch i stays a pure function of (seed, i).
+        self.batch_tokens = None if batch_tokens is None else int(batch_tokens)
+        self._longest = self._lengths() if self.batch_tokens is not None else None
+
+    def _lengths(self) -> np.ndarray:
+        """Every row's longest text in tokens, over the languages read and written."""
+        longest = np.zeros(self.rows, dtype=np.int64)
+        for ids in (*self.source_ids.values(), *self.target_ids.values()):
+            longest = np.maximum(longest, np.count_nonzero(ids, axis=1))
+        return longest
+
+    def rows_per_batch(self, group: np.ndarray) -> int:
+        """How many rows a batch drawn from `group` (its row indices) holds."""
+        if self.batch_tokens is None:
+            return self.batch_size
+        return max(1, self.batch_tokens // max(int(self._longest[group].max(initial=1)), 1))
+
+    def expected_rows(self) -> float:
+        """Rows per batch on average over the groups as they are drawn (train.batch_size without
+        train.batch_tokens)."""
+        if self.batch_tokens is None:
+            return float(self.batch_size)
+        groups = (
+            [self.share_groups[s] for s in self.share_groups]
+            if self.shares
+            else [(self.group_rows, self.group_weights)]
+        )
+        per = [sum(w * self.rows_per_batch(r) for r, w in zip(*g, strict=True)) for g in groups]
+        return float(np.mean(per))
 
     def state(self) -> dict[str, int]:
         """Everything needed to continue the stream (JSON-able)."""
@@ -192,7 +224,8 @@ class MultiTargetBatches:
             languages = self._share_languages(pair)
             group_rows, group_weights = self.share_groups[share]
         rows = group_rows[rng.choice(len(group_rows), p=group_weights)]
-        chosen = rng.choice(rows, size=self.batch_size, replace=len(rows) < self.batch_size)
+        size = self.rows_per_batch(rows)
+        chosen = rng.choice(rows, size=size, replace=len(rows) < size)
         read = [_trim(self.source_ids[lang][chosen], self.length_multiple) for lang in languages]
         sources = np.zeros((len(read), len(chosen), max(r.shape[1] for r in read)), dtype=np.int32)
         for k, ids in enumerate(read):

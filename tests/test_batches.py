@@ -107,3 +107,34 @@ def test_a_restored_stream_draws_the_batches_that_would_have_come():
         assert want.languages == got.languages
         assert np.array_equal(want.sources, got.sources)
         assert all(np.array_equal(a, b) for a, b in zip(want.target_out, got.target_out, strict=True))
+
+
+def test_a_token_budget_gives_short_groups_more_rows_and_keeps_batches_a_function_of_the_seed():
+    # Group "a": rows 4-6 tokens long (+EOS: 7 at most); group "b": 16 tokens (+EOS: 17).
+    source = {"en": np.zeros((40, 20), dtype=np.int32), "fr": np.zeros((40, 20), dtype=np.int32)}
+    for lang, fill in (("en", 5), ("fr", 6)):
+        source[lang][:20, :6] = fill
+        source[lang][20:, :16] = fill
+    target = {
+        lang: np.concatenate([ids_, np.zeros((40, 1), np.int32)], axis=1) for lang, ids_ in source.items()
+    }
+    for rows in target.values():
+        rows[np.arange(40), np.count_nonzero(rows, axis=1)] = EOS_ID
+    groups = ["a"] * 20 + ["b"] * 20
+    pairs = [("en", "fr"), ("fr", "en")]
+
+    def stream(seed):
+        return MultiTargetBatches(source, target, groups, pairs, ["en", "fr"], 8, seed, True, batch_tokens=70)
+
+    batches = stream(1)
+    sizes = set()
+    for _ in range(30):
+        batch = next(batches)
+        rows, width = batch.sources.shape[1], max(batch.sources.shape[2], batch.target_out[0].shape[1])
+        assert rows * width <= 70  # the budget holds at the batch's own longest text
+        sizes.add(rows)
+    assert sizes == {70 // 7, 70 // 17}  # 10 rows of the short group, 4 of the long one
+    assert batches.expected_rows() == (10 + 4) / 2
+    again = stream(1)
+    for index in (0, 7, 29):
+        assert _same(batches.batch(index), again.batch(index))

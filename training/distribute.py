@@ -130,6 +130,11 @@ class DistributedTrainer:
         self.strategy = strategy
         self.decoders = dict(decoders)
         replicas = strategy.num_replicas_in_sync
+        if settings.batch_tokens is not None:
+            raise PlugmtError(
+                f"train.batch_tokens={settings.batch_tokens} makes batches of varying rows, which "
+                f"train.strategy={settings.strategy} cannot split over replicas; use train.batch_size"
+            )
         if settings.batch_size % replicas:
             raise PlugmtError(
                 f"train.batch_size={settings.batch_size} does not split over {replicas} replicas; "

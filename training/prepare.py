@@ -31,7 +31,7 @@ def steps_for(settings: TrainSettings, rows: int, pairs: Sequence[Pair], batches
     """train.steps, or enough batches for `epochs` passes over (training meanings x directions)."""
     if settings.steps is not None:
         return int(settings.steps)
-    per_batch = settings.batch_size * batches.directions_per_batch()
+    per_batch = batches.expected_rows() * batches.directions_per_batch()
     return max(1, math.ceil(settings.epochs * rows * len(pairs) / per_batch))
 
 

@@ -60,6 +60,9 @@ class TrainSettings:
     epochs: float = 2.0
     steps: int | None = None
     batch_size: int = 128  # smaller batches, more updates: 6x lower loss per second here than 256
+    # Tokens per batch instead (null: batch_size rows): a batch of a group (phrasebook family, length
+    # band) holds batch_tokens // its longest text rows, so long texts make small batches
+    batch_tokens: int | None = None
     learning_rate: float = 0.01
     clip_norm: float = 5.0
     align_weight: float = 1.0  # joint: pull the thoughts of one meaning in two languages together (0 = off)

@@ -79,9 +79,15 @@ def _fit_and_validate(
         # XLA compiles a program per shape: round lengths so few shapes exist.
         length_multiple=8 if settings.jit_compile else 1,
         shares=training_shares(cfg.data, corpus.keys("train"), pairs, settings.batch_size),
+        batch_tokens=settings.batch_tokens,
     )
     steps = steps_for(settings, batches.rows_per_direction(), pairs, batches)
-    log.info(f"{stage}: {description}; {steps} steps of {settings.batch_size}")
+    size = (
+        f"~{batches.expected_rows():.0f} rows (train.batch_tokens={settings.batch_tokens})"
+        if settings.batch_tokens
+        else f"{settings.batch_size}"
+    )
+    log.info(f"{stage}: {description}; {steps} steps of {size}")
     max_lens = {t: max_len_for(target_ids[t]) for t in decoders}
     pipelines = {
         t: Pipeline(encoder, source_vocab, d, target_vocabs[t], max_lens[t]) for t, d in decoders.items()
