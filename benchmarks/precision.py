@@ -6,8 +6,10 @@
 For each architecture both trainers (float32 and bf16) are built on the same random batch and
 warmed up; then rounds alternate float32 and bf16 timings, so drift in the machine's speed falls
 on both sides alike. Reported per architecture: target tokens/s of each (median, min, max over the
-rounds) and bf16 ÷ float32 of the medians. For the Transformer also its model FLOP/s ÷ this
-machine's bfloat16 and float32 matmul peaks, measured in the same process (issue 15's goal: ≥ 50%).
+rounds), bf16 ÷ float32 of the medians, and the cores each keeps busy (CPU seconds of this
+process per wall second while it trains: 2.0 is both cores of a 2-core machine). For the
+Transformer also its model FLOP/s ÷ this machine's bfloat16 and float32 matmul peaks, measured in
+the same process (issue 15's goal: ≥ 50%).
 The sizes are the presets': the default run's LSTM, model=bridge, experiment=multi30k's Transformer.
 """
 
@@ -92,11 +94,13 @@ def trainer_for(name: str, precision_name: str):
     return trainer, batch
 
 
-def tokens_per_second(trainer, batch) -> float:
-    start = time.perf_counter()
+def tokens_per_second(trainer, batch) -> tuple[float, float]:
+    """(target tokens/s, cores busy: this process's CPU seconds per wall second) over STEPS steps."""
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(STEPS):
         trainer(batch)
-    return STEPS * BATCH * TARGET_LEN / (time.perf_counter() - start)
+    wall = time.perf_counter() - start
+    return STEPS * BATCH * TARGET_LEN / wall, (time.process_time() - cpu) / wall
 
 
 def transformer_flops_per_step() -> float:
@@ -143,14 +147,15 @@ def main() -> None:
         f"batch {BATCH}, source and target {SOURCE_LEN} tokens; {args.rounds} alternating rounds of "
         f"{STEPS} steps; target tokens/s, median (min–max)",
         "",
-        "| architecture | float32 | bf16 | bf16 ÷ float32 |",
-        "|---|---:|---:|---:|",
+        "| architecture | float32 | bf16 | bf16 ÷ float32 | cores busy (float32 / bf16) |",
+        "|---|---:|---:|---:|---:|",
     ]
     for name, r in results.items():
         cells = [
             f"{r[p]['median']:,.0f} ({r[p]['min']:,.0f}–{r[p]['max']:,.0f})" for p in ("float32", "bf16")
         ]
-        lines.append(f"| {name} | {cells[0]} | {cells[1]} | {r['bf16_over_float32']:.2f}× |")
+        busy = f"{r['float32']['cores_busy']:.2f} / {r['bf16']['cores_busy']:.2f}"
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} | {r['bf16_over_float32']:.2f}× | {busy} |")
     if "transformer" in results:
         r = results["transformer"]
         peaks = r["matmul_peak_gflops"]
