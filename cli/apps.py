@@ -26,10 +26,13 @@ def _curves(module: Any) -> None:
         return
     stage = module.meta.get("stage")
     name = "joint" if stage == "joint" else f"plugin-{module.meta.get('lang')}"
-    path = output_dir(None) / f"curves-{name}.png"
     title = f"joint stage · encoder {module.id} and its decoders"
-    if stage != "joint":
+    if stage == "plugin":
         title = f"plug-in stage ({module.meta.get('lang')}) · decoder {module.id}"
+    if stage == "student":
+        languages = "-".join(module.meta.get("languages", []))
+        name, title = f"student-{languages}", f"student stage ({languages}) · encoder {module.id}"
+    path = output_dir(None) / f"curves-{name}.png"
     try:
         curves_figure(module.meta, path, title)
     except OSError as error:
@@ -42,6 +45,7 @@ def _stage_train(cfg: Any) -> tuple[Any, list[Any]]:
     """`train.mode`'s stage: the encoder and the decoders it stored (plugin: the encoder it was
     trained against and its one new decoder)."""
     from plugmt.training.stages import train_joint, train_plugin
+    from plugmt.training.student import train_student
 
     mode, store = cfg.train.mode, store_from(cfg)
     if mode == "joint":
@@ -49,7 +53,9 @@ def _stage_train(cfg: Any) -> tuple[Any, list[Any]]:
     if mode == "plugin":
         decoder = train_plugin(cfg, store)
         return store.encoder(decoder.meta["encoder_id"]), [decoder]
-    raise PlugmtError(f"train.mode={mode!r} is not one of: joint, plugin")
+    if mode == "student":
+        return train_student(cfg, store), []
+    raise PlugmtError(f"train.mode={mode!r} is not one of: joint, plugin, student")
 
 
 def _stage_plugin(cfg: Any) -> None:
@@ -107,7 +113,7 @@ def _stage_eval(cfg: Any) -> None:
 def _stage_train_cli(cfg: Any) -> None:
     """The joint stage (or train.mode's) as the commands run it: trained, then its curves drawn."""
     encoder, decoders = _stage_train(cfg)
-    _curves(encoder if cfg.train.mode == "joint" else decoders[0])
+    _curves(decoders[0] if cfg.train.mode == "plugin" else encoder)
 
 
 STAGES = {"joint": _stage_train_cli, "plugin": _stage_plugin, "eval": _stage_eval}

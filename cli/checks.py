@@ -62,6 +62,7 @@ TRAIN: dict[str, Rule] = {
     "min_delta": number(0, example="0.01"),
     "final_rate": number(0, example="0.1"),
     "average_last": whole(0),
+    "student_translation": number(0, example="1.0 (0 = the distance alone)"),
     "label_smoothing": number(0, example="0.1 (0 = off)", below=1.0),
 }
 
@@ -94,6 +95,7 @@ EVAL: dict[str, Rule] = {
 
 # plugmt-translate and plugmt-export (cli/conf/): their top-level keys.
 DECODING: dict[str, Rule] = {
+    "source": text(null="the encoder's own languages"),
     "store": text(),
     "encoder_id": encoder_id,
     "allow_foreign": boolean,

@@ -21,8 +21,10 @@ from plugmt.storage.card import CARD
 def _line(module: StoredModule) -> str:
     meta = module.meta
     if meta.get("role") == "encoder":
+        student = f"  student of {meta.get('teacher')} (its space)" if meta.get("space") else ""
         return (
-            f"encoder  {module.id}  reads {', '.join(meta.get('languages', []))}  {meta.get('created', '')}"
+            f"encoder  {module.id}  reads {', '.join(meta.get('languages', []))}{student}  "
+            f"{meta.get('created', '')}"
         )
     pairs = ", ".join("-".join(p) for p in meta.get("pairs", []))
     return (

@@ -202,6 +202,16 @@ def translate(cfg: Any, texts: Sequence[str] = (), separated: bool = False) -> N
     elif not given and separated and sys.stdin.isatty():
         raise nothing
     translator = translator_from(cfg, cfg.beam_size, cfg.length_penalty)
+    if cfg.get("source") is not None:  # the space's encoder that reads it (a student, perhaps)
+        member = translator.member(str(cfg.source))
+        if member is not translator:  # which one, on stderr: stdout stays the translations
+            module = member.encoder_module
+            print(
+                f"plugmt-translate: source={cfg.source} is read by student encoder {module.id} "
+                f"(of {module.meta.get('teacher')})",
+                file=sys.stderr,
+            )
+        translator = member
     plugged = translator.plug(str(cfg.decoder))
     batch_size = int(cfg.batch_size)
 
@@ -238,11 +248,15 @@ def export(cfg: Any) -> None:
         raise PlugmtError(
             "name the decoder and the folder to write: plugmt-export decoder=<lang or id> out=<dir>"
         )
+    store = store_from(cfg)
+    encoder_id = cfg.get("encoder_id")
+    if cfg.get("source") is not None:  # the (student, decoder) pair of the encoder reading it
+        encoder_id = store.member_for(store.encoder(encoder_id), str(cfg.source)).id
     path = export_pair(
-        store_from(cfg),
+        store,
         str(cfg.decoder),
         str(cfg.out),
-        cfg.get("encoder_id"),
+        encoder_id,
         bool(cfg.allow_foreign),
         int(cfg.beam_size),
         float(cfg.length_penalty),

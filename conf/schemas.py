@@ -57,6 +57,9 @@ class DecodingSettings:
     # rule (cli/checks.py) instead of being read as the id "123".
     encoder_id: Any = None
     decoder: str | None = None  # a language (newest decoder that fits the encoder) or a decoder id
+    # The source language, when a student encoder of the encoder's thought space reads it
+    # (train.mode=student): that encoder reads the sentences (null: the encoder itself)
+    source: str | None = None
     allow_foreign: bool = False  # accept a decoder trained against another encoder
     beam_size: int = 1  # 1 = greedy; K > 1 = beam search over the decoder's step
     length_penalty: float = 0.0  # beam ranking: log-prob / ((5 + length) / 6) ** length_penalty

@@ -16,10 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from plugmt.evaluation.matrix import PLUGGED, SUPERVISED, Matrix
+from plugmt.evaluation.matrix import PLUGGED, PLUGGED_BOTH, SUPERVISED, Matrix
 
 METRICS = (("exact", "exact match"), ("chrf", "chrF"))
-KIND_LETTER = {"supervised": "S", "zero-shot": "Z", "plugged": "P", "foreign": "F"}
+KIND_LETTER = {
+    "supervised": "S",
+    "zero-shot": "Z",
+    "plugged": "P",
+    "foreign": "F",
+    "plugged-source": "R",
+    "plugged-both": "B",
+}
 # The smallest colour range: a matrix whose cells all sit within a hair of their pivots is not
 # painted in full red and blue.
 _LEAST_RANGE = {"exact": 0.05, "chrf": 2.0}
@@ -100,7 +107,7 @@ def _matrix_panel(fig: Any, ax: Any, grid: Grid, metric: str, label: str, font: 
             else:
                 text = f"{_number(value, metric)}\n{_signed(difference, metric)}"
                 colour = "white" if abs(difference) > 0.6 * limit else "black"
-            if kind == PLUGGED:
+            if kind in (PLUGGED, PLUGGED_BOTH):
                 hatch = Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", linewidth=0)
                 hatch.set_edgecolor((0, 0, 0, 0.25))
                 ax.add_patch(hatch)
@@ -151,12 +158,14 @@ def matrix_figure(matrix: Matrix, path: Path) -> None:
 
 # --------------------------------------------------------------------------- plugmt-study
 
-STUDY_KINDS = ("supervised", "zero-shot", "plugged", "foreign", "pivot")
+STUDY_KINDS = ("supervised", "zero-shot", "plugged", "plugged-source", "plugged-both", "foreign", "pivot")
 _KIND_COLOUR = {
     "supervised": "0.45",
     "zero-shot": "tab:blue",
     "plugged": "tab:orange",
     "foreign": "tab:purple",
+    "plugged-source": "tab:red",
+    "plugged-both": "tab:brown",
     "pivot": "tab:green",
 }
 

@@ -16,10 +16,13 @@ from plugmt.evaluation.metrics import exact_hits, paired_bootstrap, score, signa
 from plugmt.inference.translator import Translator
 from plugmt.progress import eta
 from plugmt.storage import StoredModule
+from plugmt.storage.module import space_of
 
 log = logging.getLogger("plugmt.eval")
 
 SUPERVISED, ZERO_SHOT, PLUGGED, FOREIGN = "supervised", "zero-shot", "plugged", "foreign"
+# A student encoder's row (train.mode=student): through a decoder of the joint stage, or a plug-in one.
+PLUGGED_SOURCE, PLUGGED_BOTH = "plugged-source", "plugged-both"
 
 
 @dataclass
@@ -87,9 +90,12 @@ def training_record(modules: Sequence[StoredModule]) -> list[dict[str, Any]]:
 def cell_kind(src: str, tgt: str, decoder: StoredModule, encoder: StoredModule) -> str:
     """supervised: trained on this direction; plugged: a plug-in decoder on a direction it never saw;
     zero-shot: a jointly trained decoder on a direction never sampled; foreign: trained against
-    another encoder."""
-    if decoder.meta["encoder_fingerprint"] != encoder.meta["fingerprint"]:
+    another encoder; read by a student encoder (`encoder`): plugged-source, or plugged-both when
+    the decoder is a plug-in one too."""
+    if decoder.meta["encoder_fingerprint"] != space_of(encoder.meta):
         return FOREIGN
+    if encoder.meta.get("space"):
+        return PLUGGED_BOTH if decoder.meta.get("stage") == "plugin" else PLUGGED_SOURCE
     if [src, tgt] in decoder.meta.get("pairs", []):
         return SUPERVISED
     return PLUGGED if decoder.meta.get("stage") == "plugin" else ZERO_SHOT
@@ -104,10 +110,19 @@ def zero_shot_matrix(
     max_items: int | None = 300,
     batch_size: int = 256,
 ) -> Matrix:
-    """Translate a fixed sample of `split` along every (source, decoder) cell and its pivot chain."""
+    """Translate a fixed sample of `split` along every (source, decoder) cell and its pivot chain.
+
+    Rows: the encoder's languages and those of every student of its thought space (each read by
+    the student, `Translator.member`); a student's pivot goes through the language it was distilled
+    from (its first hop read by the student, the rest by the encoder)."""
     encoder = translator.encoder_module
+    students = [
+        m for m in translator.store.space_members(encoder) if m.meta.get("space") and m.id != encoder.id
+    ]
     readable = list(encoder.meta.get("languages", []))
+    readable += [x for m in students for x in m.meta.get("languages", []) if x not in readable]
     sources = list(sources or [s for s in readable if s in corpus.languages])
+    readers = {src: translator.member(src) for src in sources}
     names = list(decoders or _newest_languages(translator))
     if not names:
         raise PlugmtError(f"no decoder in the store fits encoder {encoder.id}; train one first")
@@ -121,13 +136,16 @@ def zero_shot_matrix(
         texts[lang] = [column[i] for i in rows]
     by_lang = {p.lang: p for p in plugged.values()}
     edges: set[Pair] = {tuple(p) for d in plugged.values() for p in d.module.meta.get("pairs", [])}
+    edges |= {tuple(p) for m in students for p in m.meta.get("pairs", [])}  # e.g. (it, en)
     memo: dict[tuple[str, ...], list[str]] = {}
 
     def along(path: Sequence[str]) -> list[str]:
         key = tuple(path)
         if key not in memo:
-            inputs = texts[path[0]] if len(path) == 2 else along(path[:-1])
-            memo[key] = by_lang[path[-1]].pipeline(inputs, batch_size)
+            if len(path) == 2:  # the source is read by the encoder of the space that reads it
+                memo[key] = readers[path[0]].plug(path[1]).pipeline(texts[path[0]], batch_size)
+            else:
+                memo[key] = by_lang[path[-1]].pipeline(along(path[:-1]), batch_size)
         return memo[key]
 
     cells = []
@@ -135,7 +153,7 @@ def zero_shot_matrix(
     started = time.perf_counter()
     for number, (src, decoder) in enumerate(todo, 1):
         tgt = decoder.lang
-        kind = cell_kind(src, tgt, decoder.module, encoder)
+        kind = cell_kind(src, tgt, decoder.module, readers[src].encoder_module)
         references = texts[tgt]
         hypotheses = along([src, tgt])
         hits = exact_hits(hypotheses, references)
@@ -157,11 +175,33 @@ def zero_shot_matrix(
             f"cell {number}/{len(todo)} {src}→{tgt} {kind}: exact {cell.exact:.3f} chrF {cell.chrf:.1f}"
             f"{eta(number, len(todo), time.perf_counter() - started)}"
         )
-    diagnostics = thought_diagnostics(
-        translator.encoder, translator.source_vocab, {lang: texts[lang] for lang in sources}
-    )
-    modules = [encoder, *(p.module for p in plugged.values())]
+    own = [lang for lang in sources if readers[lang] is translator]
+    diagnostics = thought_diagnostics(translator.encoder, translator.source_vocab, {x: texts[x] for x in own})
+    diagnostics += student_diagnostics(translator, readers, texts)
+    modules = [encoder, *(m for m in students if m.meta["languages"][0] in sources)]
+    modules += [p.module for p in plugged.values()]
     return Matrix(encoder.id, split, cells, signatures(), diagnostics, training_record(modules))
+
+
+def student_diagnostics(
+    translator: Translator, readers: dict[str, Translator], texts: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    """Teacher↔student retrieval: each student language's thoughts (read by its student) against
+    the same meanings in every language the teacher reads, and back."""
+    from plugmt.evaluation.diagnostics import pooled_thoughts, retrieval_scores
+
+    own = [lang for lang, reader in readers.items() if reader is translator]
+    teacher = pooled_thoughts(translator.encoder, translator.source_vocab, {x: texts[x] for x in own})
+    rows = []
+    for lang, reader in readers.items():
+        if reader is translator:
+            continue
+        student = pooled_thoughts(reader.encoder, reader.source_vocab, {lang: texts[lang]})[lang]
+        for other in own:
+            label = {"student": reader.encoder_module.id}
+            rows.append({"src": lang, "tgt": other, **label, **retrieval_scores(student, teacher[other])})
+            rows.append({"src": other, "tgt": lang, **label, **retrieval_scores(teacher[other], student)})
+    return rows
 
 
 def pivot_scores(

@@ -12,7 +12,14 @@ from plugmt.evaluation.figures import matrix_figure
 from plugmt.evaluation.matrix import SUPERVISED, Cell, Matrix
 from plugmt.evaluation.metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 
-_KIND_MARK = {"supervised": "S", "zero-shot": "Z", "plugged": "P", "foreign": "F"}
+_KIND_MARK = {
+    "supervised": "S",
+    "zero-shot": "Z",
+    "plugged": "P",
+    "foreign": "F",
+    "plugged-source": "R",  # read by a student encoder
+    "plugged-both": "B",  # a student encoder and a plug-in decoder
+}
 
 
 def _with_ci(value: float, ci: list[float] | None) -> str:
@@ -67,7 +74,12 @@ def markdown(matrix: Matrix) -> str:
     sources = sorted({c.src for c in matrix.cells})
     targets = sorted({c.tgt for c in matrix.cells})
     grid = {(c.src, c.tgt): c for c in matrix.cells}
-    lines += ["", "Exact match (S supervised, Z zero-shot, P plugged, F foreign):", ""]
+    lines += [
+        "",
+        "Exact match (S supervised, Z zero-shot, P plugged, F foreign; a student encoder's row: "
+        "R through a joint decoder, B through a plug-in one):",
+        "",
+    ]
     lines.append("| src \\ tgt | " + " | ".join(targets) + " |")
     lines.append("|---|" + "---:|" * len(targets))
     for s in sources:

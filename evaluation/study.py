@@ -26,8 +26,8 @@ from typing import Any
 from plugmt.errors import PlugmtError, one_line
 
 IGNORED = ("seed=", "experiment=", "hydra.", "store=")
-KINDS = ("supervised", "zero-shot", "plugged", "foreign")
-NON_SUPERVISED = ("zero-shot", "plugged", "foreign")
+KINDS = ("supervised", "zero-shot", "plugged", "plugged-source", "plugged-both", "foreign")
+NON_SUPERVISED = ("zero-shot", "plugged", "plugged-source", "plugged-both", "foreign")
 
 # Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom; beyond 30, the normal's 1.96.
 _T95 = """12.706 4.303 3.182 2.776 2.571 2.447 2.365 2.306 2.262 2.228 2.201 2.179 2.160 2.145 2.131

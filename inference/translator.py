@@ -10,102 +10,13 @@ from typing import Any, overload
 import numpy as np
 import tensorflow as tf
 
-from plugmt.corpora.vocab import Vocab
 from plugmt.errors import PlugmtError
-from plugmt.inference.decode import decode_ids, search_settings
+from plugmt.inference.decode import search_settings
+from plugmt.inference.pipeline import Pipeline  # re-exported: training and tests import it from here
 from plugmt.registry import load_decoder, load_encoder
 from plugmt.storage import Store, StoredModule
-from plugmt.thought import PAD_ID, Thought
-
-
-class Pipeline:
-    """One encoder and one decoder with their vocabularies, compiled once for greedy or beam search."""
-
-    def __init__(
-        self,
-        encoder: Any,
-        source_vocab: Vocab,
-        decoder: Any,
-        target_vocab: Vocab,
-        max_len: int,
-        beam_size: int = 1,
-        length_penalty: float = 0.0,
-        adapt: Callable[[Thought], Thought] | None = None,
-    ) -> None:
-        self.source_vocab = source_vocab
-        self.target_vocab = target_vocab
-        self.beam_size, self.length_penalty = search_settings(beam_size, length_penalty)
-        self.encoder, self.decoder, self.adapt, self.max_len = encoder, decoder, adapt, int(max_len)
-        self._loss: Any = None
-        self._searches: dict[tuple[int, float], Any] = {}  # one compiled search per setting used
-
-    def _search(self, beam_size: int, length_penalty: float) -> Any:
-        length_penalty = length_penalty if beam_size > 1 else 0.0  # greedy search ignores it
-        if (beam_size, length_penalty) not in self._searches:
-            encoder, decoder, max_len, adapt = self.encoder, self.decoder, self.max_len, self.adapt
-
-            @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
-            def decode(ids: tf.Tensor) -> tf.Tensor:
-                return decode_ids(encoder, decoder, ids, max_len, beam_size, length_penalty, adapt)
-
-            self._searches[beam_size, length_penalty] = decode
-        return self._searches[beam_size, length_penalty]
-
-    def __call__(
-        self,
-        texts: Sequence[str],
-        batch_size: int = 256,
-        beam_size: int | None = None,
-        length_penalty: float | None = None,
-    ) -> list[str]:
-        """Translations in input order; an empty line translates to an empty line. `beam_size` and
-        `length_penalty` default to the pipeline's own."""
-        search = self._search(
-            *search_settings(
-                self.beam_size if beam_size is None else beam_size,
-                self.length_penalty if length_penalty is None else length_penalty,
-            )
-        )
-        ids = self.source_vocab.encode(texts)
-        order = sorted((i for i, row in enumerate(ids) if row), key=lambda i: len(ids[i]))
-        results = [""] * len(texts)
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            width = max(len(ids[i]) for i in chunk)
-            batch = np.zeros((len(chunk), width), dtype=np.int32)
-            for row, i in enumerate(chunk):
-                batch[row, : len(ids[i])] = ids[i]
-            decoded = self.target_vocab.decode(search(batch).numpy())
-            for i, text in zip(chunk, decoded, strict=True):
-                results[i] = text
-        return results
-
-    def loss(self, texts: Sequence[str], references: Sequence[str], batch_size: int = 256) -> float:
-        """Mean per-token cross-entropy of `references` given `texts`, teacher-forced: the
-        validation loss, which keeps measuring how sure the model is after exact match saturates."""
-        from plugmt.layers.losses import masked_cross_entropy
-        from plugmt.thought import BOS_ID
-
-        if self._loss is None:
-            ids = tf.TensorSpec([None, None], tf.int32)
-
-            @tf.function(input_signature=[ids, ids, ids])
-            def summed(source: tf.Tensor, target_in: tf.Tensor, target_out: tf.Tensor) -> tf.Tensor:
-                thought = self.encoder.encode(source)
-                if self.adapt is not None:
-                    thought = self.adapt(thought)
-                logits = self.decoder.teacher_forced(target_in, thought)
-                tokens = tf.reduce_sum(tf.cast(tf.not_equal(target_out, PAD_ID), tf.float32))
-                return tf.stack([masked_cross_entropy(target_out, logits) * tokens, tokens])
-
-            self._loss = summed
-        total = np.zeros(2)
-        for start in range(0, len(texts), batch_size):
-            source = self.source_vocab.encode_padded(texts[start : start + batch_size])
-            out = self.target_vocab.encode_padded(references[start : start + batch_size], add_eos=True)
-            bos = np.full((len(out), 1), BOS_ID, dtype=np.int32)
-            total += self._loss(source, np.concatenate([bos, out[:, :-1]], axis=1), out).numpy()
-        return float(total[0] / max(total[1], 1.0))
+from plugmt.storage.module import space_of
+from plugmt.thought import Thought
 
 
 @dataclass
@@ -146,6 +57,7 @@ class Translator:
         self.adapter_texts = list(adapter_texts)
         self.encoder, self.source_vocab = load_encoder(store, encoder)
         self._plugged: dict[str, PluggedDecoder] = {}
+        self._members: dict[str, Translator] = {}
 
     @classmethod
     def open(
@@ -164,12 +76,24 @@ class Translator:
             store, store.encoder(encoder), allow_foreign, beam_size, length_penalty, adapter, adapter_texts
         )
 
+    def member(self, lang: str) -> Translator:
+        """A translator through the encoder of this one's thought space that reads `lang` (this
+        one, its teacher or a student: `Store.member_for`), with the same search settings."""
+        module = self.store.member_for(self.encoder_module, lang)
+        if module.id == self.encoder_module.id:
+            return self
+        if module.id not in self._members:
+            self._members[module.id] = Translator(
+                self.store, module, self.allow_foreign, self.beam_size, self.length_penalty
+            )
+        return self._members[module.id]
+
     def plug(self, name: str) -> PluggedDecoder:
         """The decoder `name` (a language or a decoder id), loaded once and kept."""
         module = self.store.resolve_decoder(name, self.encoder_module, self.allow_foreign)
         if module.id not in self._plugged:
             spec, adapt = self.encoder.thought_spec(), None
-            foreign = module.meta["encoder_fingerprint"] != self.encoder_module.meta["fingerprint"]
+            foreign = module.meta["encoder_fingerprint"] != space_of(self.encoder_module.meta)
             if foreign and self.adapter:
                 spec, adapt = self._adapter_for(module)
             decoder, vocab = load_decoder(self.store, module, spec)
@@ -214,6 +138,7 @@ class Translator:
         *,
         beam_size: int | None = None,
         length_penalty: float | None = None,
+        source: str | None = None,
     ) -> str: ...
 
     @overload
@@ -225,6 +150,7 @@ class Translator:
         *,
         beam_size: int | None = None,
         length_penalty: float | None = None,
+        source: str | None = None,
     ) -> list[str]: ...
 
     def translate(
@@ -235,11 +161,20 @@ class Translator:
         *,
         beam_size: int | None = None,
         length_penalty: float | None = None,
+        source: str | None = None,
     ) -> str | list[str]:
         """One sentence (a str) gives its translation (a str); a list of them, a list in order.
 
         `beam_size` (1: greedy) and `length_penalty` hold for this call only; None keeps the
-        translator's own (`Translator.open(..., beam_size=, length_penalty=)`)."""
+        translator's own (`Translator.open(..., beam_size=, length_penalty=)`). `source`: the
+        texts' language, when another encoder of this one's thought space reads it (a student,
+        `train.mode=student`): that encoder reads them (`Translator.member`)."""
+        if source is not None:
+            member = self.member(source)
+            if member is not self:
+                return member.translate(
+                    texts, decoder, batch_size, beam_size=beam_size, length_penalty=length_penalty
+                )
         search_settings(
             self.beam_size if beam_size is None else beam_size,
             self.length_penalty if length_penalty is None else length_penalty,

@@ -24,6 +24,11 @@ def card(meta: Mapping[str, Any], config: Mapping[str, Any]) -> str:
     lines = [f"# {role} {meta.get('id')}", ""]
     if role == "encoder":
         lines.append(f"- reads: {', '.join(meta.get('languages') or []) or 'unknown'}")
+        if meta.get("space"):
+            lines.append(
+                f"- a student of encoder {meta.get('teacher')}: distilled into its thought space "
+                f"({str(meta.get('space'))[:16]}…), so every decoder of that encoder reads it"
+            )
     else:
         lines.append(f"- writes: {meta.get('lang')} (decoding at most {meta.get('max_len')} tokens)")
         lines.append(f"- reads the thoughts of encoder {meta.get('encoder_id')}")

@@ -85,6 +85,10 @@ def _check_meta_fields(meta: dict[str, Any], key: str, fail: Fail) -> dict[str, 
         languages = meta.get("languages")
         if not isinstance(languages, list) or not all(_safe(x) for x in languages):
             fail("meta.json", "`languages` must be a list of language codes")
+        if "space" in meta or "teacher" in meta:  # a student encoder (train.mode=student)
+            if not isinstance(meta.get("space"), str) or not SHA256.fullmatch(meta["space"]):
+                fail("meta.json", "`space` (a student's teacher fingerprint) must be a SHA-256")
+            _name(meta, "teacher", fail)
         return meta
     _name(meta, "lang", fail)
     _name(meta, "encoder_id", fail)

@@ -153,3 +153,9 @@ def layer_config(layer: Storable, thought: Any) -> dict[str, Any]:
         "vocab_size": layer.vocab_size,
         "thought": thought.to_json(),
     }
+
+
+def space_of(meta: Mapping[str, Any]) -> str:
+    """The thought space an encoder's meta.json says it writes: its teacher's fingerprint for a
+    student encoder (train.mode=student), else its own. Decoders fit every encoder of their space."""
+    return str(meta.get("space") or meta["fingerprint"])

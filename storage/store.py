@@ -38,6 +38,7 @@ from plugmt.storage.module import (
     module_files,
     module_key,
     now,
+    space_of,
 )
 from plugmt.storage.weights import fingerprint, npz_bytes, weight_arrays
 
@@ -152,9 +153,16 @@ class Store:
                         f"(e.g. {PurePosixPath(dependants[0]).name}); remove them first or pass --force "
                         "to orphan them"
                     )
+                students = [e.id for e in self.encoders() if e.meta.get("teacher") == module.id]
+                if students:
+                    raise PlugmtError(
+                        f"encoder {module.id} is the teacher of {len(students)} student encoder(s) "
+                        f"(e.g. {students[0]}) whose decoders are its; remove them first or pass --force "
+                        "to orphan them"
+                    )
                 if self.files.in_use(f"encoder-{module.id}"):
                     raise PlugmtError(
-                        f"encoder {module.id} is in use by a plug-in training run in progress; wait for "
+                        f"encoder {module.id} is in use by a training run in progress; wait for "
                         "it to finish (or stop it), or pass --force to remove the encoder anyway"
                     )
             if not self.files.exists(module.key):
@@ -243,7 +251,8 @@ class Store:
         )
 
     def encoder(self, encoder_id: str | None = None) -> StoredModule:
-        """The named encoder (id or unique id prefix), or the newest one."""
+        """The named encoder (id or unique id prefix), or the newest one that is not a student
+        (a student encoder reads only its new languages: it is picked by name or by `source=`)."""
         encoders = self.encoders()
         if not encoders:
             raise PlugmtError(
@@ -251,7 +260,7 @@ class Store:
                 "(or point store=... / PLUGMT_STORE at another store)"
             )
         if encoder_id is None:
-            return encoders[-1]
+            return ([e for e in encoders if not e.meta.get("space")] or encoders)[-1]
         matches = [e for e in encoders if e.id == encoder_id or e.id.startswith(encoder_id)]
         if len(matches) != 1:
             raise PlugmtError(
@@ -259,6 +268,29 @@ class Store:
                 f"{self.root}; stored encoders: {', '.join(e.id for e in encoders)}"
             )
         return matches[0]
+
+    def space_members(self, encoder: StoredModule) -> list[StoredModule]:
+        """Every encoder writing `encoder`'s thought space, oldest first: the teacher, then the
+        students distilled into it (train.mode=student). Decoders of the space fit them all."""
+        space = space_of(encoder.meta)
+        return [e for e in self.encoders() if space_of(e.meta) == space]
+
+    def member_for(self, encoder: StoredModule, lang: str) -> StoredModule:
+        """The encoder of `encoder`'s space that reads `lang`: `encoder` itself if it does, else
+        the teacher, else the newest student reading it."""
+        members = self.space_members(encoder)
+        reading = [e for e in members if lang in e.meta.get("languages", [])]
+        if lang in encoder.meta.get("languages", []):
+            return encoder
+        teachers = [e for e in reading if not e.meta.get("space")]
+        if teachers or reading:
+            return (teachers or reading)[-1]
+        readable = sorted({x for e in members for x in e.meta.get("languages", [])})
+        raise PlugmtError(
+            f"no encoder of the space of {encoder.id} reads {lang!r} (its encoders read "
+            f"{', '.join(readable)}); distil a student for it: plugmt-train train.mode=student "
+            f"data.pairs=[{lang}-<a language it reads>]"
+        )
 
     def resolve_decoder(self, name: str, encoder: StoredModule, allow_foreign: bool = False) -> StoredModule:
         """`name` is a language (newest decoder for it) or a decoder id.
@@ -275,7 +307,7 @@ class Store:
                 f"{', '.join(langs) or 'none'} (train one with `plugmt-train train.mode=plugin "
                 f"decoder.lang={name} data.pairs=[<src>-{name}]`)"
             )
-        fitting = [d for d in matches if d.meta["encoder_fingerprint"] == encoder.meta["fingerprint"]]
+        fitting = [d for d in matches if d.meta["encoder_fingerprint"] == space_of(encoder.meta)]
         if fitting:
             return fitting[-1]
         if allow_foreign:
@@ -284,7 +316,7 @@ class Store:
         raise PlugmtError(
             f"decoder {name!r} ({foreign.id}) was trained against encoder "
             f"{foreign.meta['encoder_fingerprint'][:12]}…, this is encoder "
-            f"{encoder.meta['fingerprint'][:12]}… ({encoder.id}); pass allow_foreign=true to try it anyway"
+            f"{space_of(encoder.meta)[:12]}… ({encoder.id}); pass allow_foreign=true to try it anyway"
         )
 
     def has_encoder(self, encoder_id: str) -> bool:

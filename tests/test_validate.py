@@ -294,7 +294,7 @@ def test_an_encoder_in_use_by_a_run_is_not_removed_without_force(trained, tmp_pa
     shutil.rmtree(Path(store.root) / "decoders")
     encoder = store.encoder()
     with store.using_encoder(encoder):
-        with pytest.raises(PlugmtError, match=r"in use by a plug-in training run in progress.*--force"):
+        with pytest.raises(PlugmtError, match=r"in use by a training run in progress.*--force"):
             store.remove(encoder)
         assert store.encoder().id == encoder.id
     store.remove(encoder)

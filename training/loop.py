@@ -98,6 +98,7 @@ def fit(
     strategy: tf.distribute.Strategy | None = None,
     run_dir: Path | None = None,
     monitor: Monitor | None = None,
+    trainer: Any = None,
 ) -> dict[str, Any]:
     """Run `steps` updates (or until train.max_seconds), logging loss and throughput.
 
@@ -110,7 +111,8 @@ def fit(
     """
     sources = 2 if batches.two_sources else 1
     settings = dataclasses.replace(settings, steps=steps)  # the schedule's horizon (train.decay)
-    trainer = _make_trainer(encoder, decoders, settings, train_encoder, sources, strategy)
+    if trainer is None:  # a stage with its own update (the student stage) passes it
+        trainer = _make_trainer(encoder, decoders, settings, train_encoder, sources, strategy)
     checkpoint = _checkpoint(run_dir, settings, encoder, decoders, trainer)
     done, losses, before = 0, [], 0.0
     window = _Window(time.perf_counter())
@@ -158,7 +160,9 @@ def fit(
         over_time = settings.max_seconds is not None and elapsed > settings.max_seconds
         if done % settings.log_every == 0 or done == steps or over_time:
             losses.append(round(window.loss / window.steps, 4))
-            align_text = f" · align {window.alignment / window.steps:.4f}" if batches.two_sources else ""
+            second = getattr(trainer, "second_loss", "align")  # the student stage: its distance
+            shown = batches.two_sources or second != "align"
+            align_text = f" · {second} {window.alignment / window.steps:.4f}" if shown else ""
             log.info(
                 f"{stage} step {done}/{steps} · loss {losses[-1]:.4f}{align_text}"
                 f" · {window.rate():,.0f} pairs/s · {elapsed:.0f}s"
@@ -166,8 +170,10 @@ def fit(
             )
             if monitor is not None:
                 curves = {"train/loss": losses[-1], "train/pairs_per_s": window.rate()}
-                if batches.two_sources:
-                    curves["train/alignment"] = window.alignment / window.steps
+                if shown:
+                    curves[f"train/{'alignment' if second == 'align' else second}"] = (
+                        window.alignment / window.steps
+                    )
                 monitor.scalars(done, curves)
             window = _Window(time.perf_counter())
         patience_spent = monitor is not None and monitor.due(done) and monitor.check(done)

@@ -22,6 +22,7 @@ class Choice(str, Enum):
 class Mode(Choice):
     joint = "joint"  # a shared encoder + a decoder per target of data.pairs
     plugin = "plugin"  # a new decoder (decoder.lang) against the stored encoder, frozen
+    student = "student"  # a new encoder for new source languages, distilled into a stored encoder's space
 
 
 class Strategy(Choice):
@@ -96,6 +97,9 @@ class TrainSettings:
     # >= 2: at the end of the stage, the mean of the last N validated weights (every validate_every
     # steps) is validated too and stored when it scores at least as well as the best single one
     average_last: int = 0
+    # student stage: weight of the frozen decoder's translation loss on the student's thought, beside
+    # the distance to the teacher's thought (0 = distance only)
+    student_translation: float = 0.0
     # ε of label smoothing: 1 - ε on the reference token, ε spread over the vocabulary (0 = off)
     label_smoothing: float = 0.0
 
