@@ -59,7 +59,44 @@ def _trim(ids: np.ndarray, multiple: int = 1) -> np.ndarray:
     return ids[:, :width]
 
 
-class MultiTargetBatches:
+class SeededStream:
+    """An endless stream whose batch *i* is a pure function of (seed, i) (`batch(i)`): its whole
+    state is its position, so a resumed run continues exactly where it stopped."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = int(seed)
+        self.position = 0
+
+    def batch(self, index: int) -> Batch:
+        raise NotImplementedError
+
+    def state(self) -> dict[str, int]:
+        """Everything needed to continue the stream (JSON-able)."""
+        return {"seed": self.seed, "position": self.position}
+
+    def restore(self, state: dict[str, int]) -> None:
+        """Continue from a `state()`: the next batches are the ones that would have come."""
+        self.seed = int(state["seed"])
+        self.position = int(state["position"])
+
+    def __iter__(self) -> SeededStream:
+        return self
+
+    def __next__(self) -> Batch:
+        batch = self.batch(self.position)
+        self.position += 1
+        return batch
+
+
+def side_by_side(read: Sequence[np.ndarray]) -> np.ndarray:
+    """Id arrays [B, S_k] of the same rows as one [K, B, max S_k] array, right-padded."""
+    sources = np.zeros((len(read), len(read[0]), max(r.shape[1] for r in read)), dtype=np.int32)
+    for k, ids in enumerate(read):
+        sources[k, :, : ids.shape[1]] = ids
+    return sources
+
+
+class MultiTargetBatches(SeededStream):
     """An endless, seeded stream of batches over `pairs`, tokenised once up front.
 
     `source_ids[lang]` and `target_ids[lang]` rows align with the corpus rows; `decoders` fixes the
@@ -89,13 +126,12 @@ class MultiTargetBatches:
         shares: Mapping[Share, np.ndarray] | None = None,
         batch_tokens: int | None = None,
     ) -> None:
+        super().__init__(seed)
         self.source_ids = source_ids
         self.target_ids = target_ids
         self.pairs = list(pairs)
         self.decoders = list(decoders)
         self.batch_size = int(batch_size)
-        self.seed = int(seed)
-        self.position = 0
         self.length_multiple = int(length_multiple)
         if not temperature > 0:
             raise PlugmtError(f"train.temperature={temperature} must be positive (1 = by size)")
@@ -143,15 +179,6 @@ class MultiTargetBatches:
         )
         per = [sum(w * self.rows_per_batch(r) for r, w in zip(*g, strict=True)) for g in groups]
         return float(np.mean(per))
-
-    def state(self) -> dict[str, int]:
-        """Everything needed to continue the stream (JSON-able)."""
-        return {"seed": self.seed, "position": self.position}
-
-    def restore(self, state: dict[str, int]) -> None:
-        """Continue from a `state()`: the next batches are the ones that would have come."""
-        self.seed = int(state["seed"])
-        self.position = int(state["position"])
 
     def _partner(self, primary: str, rng: np.random.Generator) -> str:
         """The other source that reaches the most decoders the primary does not (ties: random)."""
@@ -202,14 +229,6 @@ class MultiTargetBatches:
             total += len(reach)
         return total / len(self.pairs)
 
-    def __iter__(self) -> MultiTargetBatches:
-        return self
-
-    def __next__(self) -> Batch:
-        batch = self.batch(self.position)
-        self.position += 1
-        return batch
-
     def batch(self, index: int) -> Batch:
         """The stream's batch number `index`."""
         rng = np.random.default_rng([self.seed, index])
@@ -226,10 +245,9 @@ class MultiTargetBatches:
         rows = group_rows[rng.choice(len(group_rows), p=group_weights)]
         size = self.rows_per_batch(rows)
         chosen = rng.choice(rows, size=size, replace=len(rows) < size)
-        read = [_trim(self.source_ids[lang][chosen], self.length_multiple) for lang in languages]
-        sources = np.zeros((len(read), len(chosen), max(r.shape[1] for r in read)), dtype=np.int32)
-        for k, ids in enumerate(read):
-            sources[k, :, : ids.shape[1]] = ids
+        sources = side_by_side(
+            [_trim(self.source_ids[lang][chosen], self.length_multiple) for lang in languages]
+        )
         routes = self._routes(languages, share)
         target_in, target_out, index, directions = [], [], [], []
         for decoder in self.decoders:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from omegaconf import DictConfig
 
-from plugmt.corpora.batches import Batch, _by_group, _trim
+from plugmt.corpora.batches import Batch, SeededStream, _by_group, _trim, side_by_side
 from plugmt.corpora.corpus import Corpus, load_corpus
 from plugmt.corpora.pairs import Pair, pair_name, parse_pairs
 from plugmt.errors import PlugmtError
@@ -53,7 +53,7 @@ from plugmt.training.settings import TrainSettings, train_settings
 log = logging.getLogger("plugmt.train")
 
 
-class StudentBatches:
+class StudentBatches(SeededStream):
     """An endless, seeded stream of (new-language, teacher-language) batches of the same meanings.
 
     Batch *i* is a pure function of (seed, i), as in `MultiTargetBatches` (exact resume). Its
@@ -78,16 +78,11 @@ class StudentBatches:
         self.new = sorted(student_ids)
         self.teacher_lang = teacher_lang
         self.decoders = [teacher_lang]
-        self.batch_size, self.seed, self.position = int(batch_size), int(seed), 0
+        super().__init__(seed)
+        self.batch_size = int(batch_size)
         labels = np.asarray(groups)
         self.rows = len(labels)
         self.group_rows, self.group_weights = _by_group(labels, np.arange(len(labels)), temperature)
-
-    def state(self) -> dict[str, int]:
-        return {"seed": self.seed, "position": self.position}
-
-    def restore(self, state: dict[str, int]) -> None:
-        self.seed, self.position = int(state["seed"]), int(state["position"])
 
     def rows_per_direction(self) -> int:
         return self.rows
@@ -98,23 +93,12 @@ class StudentBatches:
     def expected_rows(self) -> float:
         return float(self.batch_size)
 
-    def __iter__(self) -> StudentBatches:
-        return self
-
-    def __next__(self) -> Batch:
-        batch = self.batch(self.position)
-        self.position += 1
-        return batch
-
     def batch(self, index: int) -> Batch:
         rng = np.random.default_rng([self.seed, index])
         lang = self.new[rng.integers(len(self.new))]
         rows = self.group_rows[rng.choice(len(self.group_rows), p=self.group_weights)]
         chosen = rng.choice(rows, size=self.batch_size, replace=len(rows) < self.batch_size)
-        read = [_trim(self.student_ids[lang][chosen]), _trim(self.teacher_ids[chosen])]
-        sources = np.zeros((2, len(chosen), max(r.shape[1] for r in read)), dtype=np.int32)
-        for k, ids in enumerate(read):
-            sources[k, :, : ids.shape[1]] = ids
+        sources = side_by_side([_trim(self.student_ids[lang][chosen]), _trim(self.teacher_ids[chosen])])
         out = _trim(self.target_ids[chosen])
         target_in = np.concatenate([np.full((len(chosen), 1), BOS_ID, dtype=np.int32), out[:, :-1]], axis=1)
         return Batch(
