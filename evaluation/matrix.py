@@ -120,8 +120,9 @@ def zero_shot_matrix(
         m for m in translator.store.space_members(encoder) if m.meta.get("space") and m.id != encoder.id
     ]
     readable = list(encoder.meta.get("languages", []))
-    readable += [x for m in students for x in m.meta.get("languages", []) if x not in readable]
-    sources = list(sources or [s for s in readable if s in corpus.languages])
+    readable += [x for m in students for x in m.meta.get("languages", [])]
+    # One row per language: two students of one language read it as `source=` does (the newest).
+    sources = list(dict.fromkeys(sources or [s for s in readable if s in corpus.languages]))
     readers = {src: translator.member(src) for src in sources}
     names = list(decoders or _newest_languages(translator))
     if not names:
