@@ -251,7 +251,9 @@ def export(cfg: Any) -> None:
     store = store_from(cfg)
     encoder_id = cfg.get("encoder_id")
     if cfg.get("source") is not None:  # the (student, decoder) pair of the encoder reading it
-        encoder_id = store.member_for(store.encoder(encoder_id), str(cfg.source)).id
+        from plugmt.storage.spaces import member_for
+
+        encoder_id = member_for(store, store.encoder(encoder_id), str(cfg.source)).id
     path = export_pair(
         store,
         str(cfg.decoder),

@@ -17,6 +17,7 @@ from plugmt.inference.translator import Translator
 from plugmt.progress import eta
 from plugmt.storage import StoredModule
 from plugmt.storage.module import space_of
+from plugmt.storage.spaces import space_members
 
 log = logging.getLogger("plugmt.eval")
 
@@ -117,7 +118,7 @@ def zero_shot_matrix(
     from (its first hop read by the student, the rest by the encoder)."""
     encoder = translator.encoder_module
     students = [
-        m for m in translator.store.space_members(encoder) if m.meta.get("space") and m.id != encoder.id
+        m for m in space_members(translator.store, encoder) if m.meta.get("space") and m.id != encoder.id
     ]
     readable = list(encoder.meta.get("languages", []))
     readable += [x for m in students for x in m.meta.get("languages", [])]

@@ -16,6 +16,7 @@ from plugmt.inference.pipeline import Pipeline  # re-exported: training and test
 from plugmt.registry import load_decoder, load_encoder
 from plugmt.storage import Store, StoredModule
 from plugmt.storage.module import space_of
+from plugmt.storage.spaces import member_for
 from plugmt.thought import Thought
 
 
@@ -78,8 +79,8 @@ class Translator:
 
     def member(self, lang: str) -> Translator:
         """A translator through the encoder of this one's thought space that reads `lang` (this
-        one, its teacher or a student: `Store.member_for`), with the same search settings."""
-        module = self.store.member_for(self.encoder_module, lang)
+        one, its teacher or a student: `storage.spaces.member_for`), with the same search settings."""
+        module = member_for(self.store, self.encoder_module, lang)
         if module.id == self.encoder_module.id:
             return self
         if module.id not in self._members:

@@ -146,20 +146,18 @@ class Store:
         or that a training run is using, only with `force`."""
         with self.files.lock(exclusive=True):
             if module.role == "encoder" and not force:
-                dependants = self.files.folders(f"decoders/{module.id}/*/*")
-                if dependants:
-                    raise PlugmtError(
-                        f"encoder {module.id} has {len(dependants)} stored decoder(s) trained against it "
-                        f"(e.g. {PurePosixPath(dependants[0]).name}); remove them first or pass --force "
-                        "to orphan them"
-                    )
-                students = [e.id for e in self.encoders() if e.meta.get("teacher") == module.id]
-                if students:
-                    raise PlugmtError(
-                        f"encoder {module.id} is the teacher of {len(students)} student encoder(s) "
-                        f"(e.g. {students[0]}) whose decoders are its; remove them first or pass --force "
-                        "to orphan them"
-                    )
+                decoders = self.files.folders(f"decoders/{module.id}/*/*")
+                students = [e.key for e in self.encoders() if e.meta.get("teacher") == module.id]
+                for dependants, what in (
+                    (decoders, "stored decoder(s) trained against it"),
+                    (students, "student encoder(s) of its space"),
+                ):
+                    if dependants:
+                        raise PlugmtError(
+                            f"encoder {module.id} has {len(dependants)} {what} (e.g. "
+                            f"{PurePosixPath(dependants[0]).name}); remove them first or pass --force "
+                            "to orphan them"
+                        )
                 if self.files.in_use(f"encoder-{module.id}"):
                     raise PlugmtError(
                         f"encoder {module.id} is in use by a training run in progress; wait for "
@@ -251,8 +249,7 @@ class Store:
         )
 
     def encoder(self, encoder_id: str | None = None) -> StoredModule:
-        """The named encoder (id or unique id prefix), or the newest one that is not a student
-        (a student encoder reads only its new languages: it is picked by name or by `source=`)."""
+        """The named encoder (id or unique id prefix), or the newest one that is not a student."""
         encoders = self.encoders()
         if not encoders:
             raise PlugmtError(
@@ -268,29 +265,6 @@ class Store:
                 f"{self.root}; stored encoders: {', '.join(e.id for e in encoders)}"
             )
         return matches[0]
-
-    def space_members(self, encoder: StoredModule) -> list[StoredModule]:
-        """Every encoder writing `encoder`'s thought space, oldest first: the teacher, then the
-        students distilled into it (train.mode=student). Decoders of the space fit them all."""
-        space = space_of(encoder.meta)
-        return [e for e in self.encoders() if space_of(e.meta) == space]
-
-    def member_for(self, encoder: StoredModule, lang: str) -> StoredModule:
-        """The encoder of `encoder`'s space that reads `lang`: `encoder` itself if it does, else
-        the teacher, else the newest student reading it."""
-        members = self.space_members(encoder)
-        reading = [e for e in members if lang in e.meta.get("languages", [])]
-        if lang in encoder.meta.get("languages", []):
-            return encoder
-        teachers = [e for e in reading if not e.meta.get("space")]
-        if teachers or reading:
-            return (teachers or reading)[-1]
-        readable = sorted({x for e in members for x in e.meta.get("languages", [])})
-        raise PlugmtError(
-            f"no encoder of the space of {encoder.id} reads {lang!r} (its encoders read "
-            f"{', '.join(readable)}); distil a student for it: plugmt-train train.mode=student "
-            f"data.pairs=[{lang}-<a language it reads>]"
-        )
 
     def resolve_decoder(self, name: str, encoder: StoredModule, allow_foreign: bool = False) -> StoredModule:
         """`name` is a language (newest decoder for it) or a decoder id.
