@@ -1,17 +1,12 @@
-"""The store of trained modules: encoders and language decoders, each in its own folder.
+"""The store of trained modules: ``encoders/<encoder-id>/`` and ``decoders/<encoder-id>/<lang>/<id>/``,
+each with config.json, weights.npz, vocab.model, README.md (its card) and meta.json (the others'
+SHA-256, sealed). An encoder is named by its weights' fingerprint; a decoder fits the encoders of the
+thought space it was trained against (`spaces`). The store holds bytes and metadata only: it checks
+a module as data (`checks`) and builds no model (the registry does, from `Store.checked`).
 
-``encoders/<encoder-id>/`` and ``decoders/<encoder-id>/<lang>/<decoder-id>/``, each holding
-config.json, weights.npz, vocab.model, README.md (its card), meta.json (every other file's SHA-256,
-sealed). Each encoder is identified by a fingerprint of its weights, each decoder records the
-fingerprint it was trained against. The store holds bytes and metadata only: it checks a module as
-data (JSON, an `.npz` read without pickle, a SentencePiece model; `checks`) and builds no model (the
-registry's `load_encoder` / `load_decoder` do, from `Store.checked`).
-
-Many processes may write one store at once (decoders trained against one encoder in parallel): there
-is no index to update, the listing is derived from the folders, every module gets a unique folder
-(an encoder's name is its fingerprint, a decoder's carries a random suffix) and appears in one
-atomic step (see `files`). Saves share the store lock and `remove` holds it alone, so
-`remove` checks "does any decoder point to this encoder?" and removes it with no save in between.
+Many processes may write one store at once: no index (the listing is the folders), unique folders,
+each module appearing in one atomic step (`files`). Saves share the store lock and `remove` holds it
+alone, so "does anything point to this encoder?" and its removal have no save in between.
 """
 
 from __future__ import annotations
@@ -46,11 +41,8 @@ __all__ = ["Store"]
 
 
 class Store:
-    """Encoders and language decoders in a folder, or behind an fsspec URL (``memory://team``).
-
-    A module is published in one step, so a reader never sees half of one and a failed write leaves
-    nothing behind.
-    """
+    """Encoders and language decoders in a folder, or behind an fsspec URL (``memory://team``); a
+    module is published in one step, so no reader sees half of one and a failed write leaves none."""
 
     def __init__(self, root: str | os.PathLike[str], warn: bool = True) -> None:
         self.files: StoreFiles = open_files(root)
