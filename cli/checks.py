@@ -29,7 +29,7 @@ from plugmt.cli.rules import (
     whole,
 )
 from plugmt.errors import PlugmtError
-from plugmt.training.settings import Decay, Mode, Precision, Select, Strategy
+from plugmt.training.settings import Decay, Mode, Precision, Select, Strategy, check_schedule
 
 SPLITS = ("train", "valid", "test")
 FORMATS = ("text", "jsonl")
@@ -162,15 +162,6 @@ def check_architectures(cfg: Any) -> None:
                 refuse(f"{group}.{field}", value, "out of range", allowed)
 
 
-def check_schedule(train: Mapping[str, Any], prefix: str) -> None:
-    """train.decay=inverse_sqrt falls from the end of warm-up, so it needs warm-up steps."""
-    if str(train.get("decay")) == "inverse_sqrt" and not as_whole(train.get("warmup_steps") or 0):
-        raise PlugmtError(
-            f"{prefix}decay=inverse_sqrt falls from the end of warm-up: set {prefix}warmup_steps, "
-            f"e.g. {prefix}warmup_steps=2000"
-        )
-
-
 def check_main(cfg: Any, stages: Sequence[str] = ()) -> None:
     """plugmt-run / -train / -eval: the top-level keys, train.* (and plugin.train.*), eval.*."""
     check_seed(cfg)
@@ -181,12 +172,13 @@ def check_main(cfg: Any, stages: Sequence[str] = ()) -> None:
 
         train_settings(cfg)
         check_group(cfg.train, TRAIN, "train.")
-        check_schedule(cfg.train, "train.")
+        check_schedule(cfg.train.get("decay"), as_whole(cfg.train.get("warmup_steps") or 0) or 0)
         check_group(cfg.data, DATA, "data.")
         check_architectures(cfg)
         own = (cfg.get("plugin") or {}).get("train") or {}
         if "plugin" in stages and own:
             check_group(own, TRAIN, "plugin.train.")
-            check_schedule({**_plain(cfg.train), **_plain(own)}, "plugin.train.")
+            both = {**_plain(cfg.train), **_plain(own)}
+            check_schedule(both.get("decay"), as_whole(both.get("warmup_steps") or 0) or 0, "plugin.train.")
     if "eval" in stages:
         check_group(cfg.eval, EVAL, "eval.")

@@ -104,6 +104,15 @@ class TrainSettings:
     label_smoothing: float = 0.0
 
 
+def check_schedule(decay: str, warmup_steps: int, prefix: str = "train.") -> None:
+    """train.decay=inverse_sqrt falls from the end of warm-up, so it needs warm-up steps."""
+    if str(decay) == "inverse_sqrt" and not warmup_steps:
+        raise PlugmtError(
+            f"{prefix}decay=inverse_sqrt falls from the end of warm-up: set {prefix}warmup_steps, "
+            f"e.g. {prefix}warmup_steps=2000"
+        )
+
+
 def train_settings(cfg: DictConfig) -> TrainSettings:
     """`cfg.train` as TrainSettings; a value the schema refuses is one line naming its key."""
     from omegaconf.errors import OmegaConfBaseException

@@ -15,7 +15,7 @@ from plugmt.corpora.batches import Batch
 from plugmt.errors import PlugmtError
 from plugmt.layers.losses import masked_cross_entropy
 from plugmt.thought import Thought
-from plugmt.training.settings import DECAYS, TrainSettings
+from plugmt.training.settings import DECAYS, TrainSettings, check_schedule
 
 
 class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
@@ -192,11 +192,7 @@ def learning_rate(settings: TrainSettings) -> Any:
     if settings.decay not in DECAYS:
         raise PlugmtError(f"train.decay={settings.decay!r} is not one of: {', '.join(DECAYS)}")
     if settings.decay == "inverse_sqrt":
-        if settings.warmup_steps < 1:
-            raise PlugmtError(
-                "train.decay=inverse_sqrt falls from the end of warm-up: set train.warmup_steps, "
-                "e.g. train.warmup_steps=2000"
-            )
+        check_schedule(settings.decay, settings.warmup_steps)
         return WarmupDecay(settings.learning_rate, settings.warmup_steps, kind="inverse_sqrt")
     cosine = settings.decay == "cosine" and settings.steps
     if settings.warmup_steps > 0 or cosine:
