@@ -16,12 +16,16 @@ from plugmt.errors import PlugmtError, exit_with_error
 from plugmt.registry import check_stored_architecture
 from plugmt.storage import Store, StoredModule
 from plugmt.storage.card import CARD
+from plugmt.storage.spaces import passed_over
 
 
-def _line(module: StoredModule) -> str:
+def _line(module: StoredModule, passed_over: dict[str, str] | None = None) -> str:
+    """One module; a student says whose space it joined, and which of its languages `source=` reads
+    with another encoder of that space (`passed_over`)."""
     meta = module.meta
     if meta.get("role") == "encoder":
         student = f"  student of {meta.get('teacher')} (its space)" if meta.get("space") else ""
+        student += "".join(f"  (source={lang} reads {other})" for lang, other in (passed_over or {}).items())
         return (
             f"encoder  {module.id}  reads {', '.join(meta.get('languages', []))}{student}  "
             f"{meta.get('created', '')}"
@@ -88,7 +92,7 @@ def _list(store: Store, given: str | None) -> None:
     """Every module, one a line; a store with none says so (on stderr) instead of printing nothing."""
     modules = store.encoders() + store.decoders()
     for module in modules:
-        print(_line(module))
+        print(_line(module, passed_over(store, module) if module.meta.get("space") else None))
     if modules:
         return
     where = store_path(given)

@@ -241,31 +241,31 @@ def translate(cfg: Any, texts: Sequence[str] = (), separated: bool = False) -> N
 
 
 def export(cfg: Any) -> None:
-    from plugmt.inference.export import export_pair
+    from plugmt.inference.export import INFO_FILE, export_pair
 
     settings.check_group(cfg, settings.EXPORT)
     if cfg.decoder is None or cfg.out is None:
         raise PlugmtError(
             "name the decoder and the folder to write: plugmt-export decoder=<lang or id> out=<dir>"
         )
-    store = store_from(cfg)
-    encoder_id = cfg.get("encoder_id")
-    if cfg.get("source") is not None:  # the (student, decoder) pair of the encoder reading it
-        from plugmt.storage.spaces import member_for
-
-        encoder_id = member_for(store, store.encoder(encoder_id), str(cfg.source)).id
+    source = cfg.get("source")  # the (student, decoder) pair of the space's encoder reading it
     path = export_pair(
-        store,
+        store_from(cfg),
         str(cfg.decoder),
         str(cfg.out),
-        encoder_id,
+        cfg.get("encoder_id"),
         bool(cfg.allow_foreign),
         int(cfg.beam_size),
         float(cfg.length_penalty),
         bool(cfg.overwrite),
+        None if source is None else str(source),
     )
     # Where it went on stderr; how to serve it (paste-able Python) on stdout.
-    print(f"plugmt-export: wrote {path} (decoder={cfg.decoder}, beam_size={cfg.beam_size})", file=sys.stderr)
+    encoder = json.loads((path / INFO_FILE).read_text())["encoder"]["id"]
+    print(
+        f"plugmt-export: wrote {path} (encoder {encoder}, decoder={cfg.decoder}, beam_size={cfg.beam_size})",
+        file=sys.stderr,
+    )
     print(
         f"import tensorflow as tf, tensorflow_text\n"
         f"translate = tf.saved_model.load({str(path)!r}).signatures['serving_default']\n"

@@ -54,10 +54,19 @@ def thought_diagnostics(
     encoder: Any, vocab: Vocab, texts: Mapping[str, Sequence[str]]
 ) -> list[dict[str, Any]]:
     """retrieval_scores for every ordered pair of the languages in `texts` (aligned item lists)."""
-    thoughts = pooled_thoughts(encoder, vocab, texts)
+    return retrieval_table(pooled_thoughts(encoder, vocab, texts))
+
+
+def retrieval_table(
+    thoughts: Mapping[str, np.ndarray], labels: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """retrieval_scores for every ordered pair of languages in `thoughts` (aligned rows). A pair with
+    a labelled language (e.g. read by a student encoder) carries its label; two labelled languages
+    are not compared."""
+    labels = labels or {}
     return [
-        {"src": a, "tgt": b, **retrieval_scores(thoughts[a], thoughts[b])}
+        {"src": a, "tgt": b, **labels.get(a, labels.get(b, {})), **retrieval_scores(thoughts[a], thoughts[b])}
         for a in thoughts
         for b in thoughts
-        if a != b
+        if a != b and not (a in labels and b in labels)
     ]

@@ -11,7 +11,7 @@ from typing import Any
 from plugmt.corpora.corpus import Corpus, sample_rows
 from plugmt.corpora.pairs import Pair, pivot_path
 from plugmt.errors import PlugmtError
-from plugmt.evaluation.diagnostics import thought_diagnostics
+from plugmt.evaluation.diagnostics import pooled_thoughts, retrieval_table
 from plugmt.evaluation.metrics import exact_hits, paired_bootstrap, score, signatures, wilson_interval
 from plugmt.inference.translator import Translator
 from plugmt.progress import eta
@@ -177,33 +177,25 @@ def zero_shot_matrix(
             f"cell {number}/{len(todo)} {src}→{tgt} {kind}: exact {cell.exact:.3f} chrF {cell.chrf:.1f}"
             f"{eta(number, len(todo), time.perf_counter() - started)}"
         )
-    own = [lang for lang in sources if readers[lang] is translator]
-    diagnostics = thought_diagnostics(translator.encoder, translator.source_vocab, {x: texts[x] for x in own})
-    diagnostics += student_diagnostics(translator, readers, texts)
-    modules = [encoder, *(m for m in students if m.meta["languages"][0] in sources)]
+    diagnostics = space_diagnostics(translator, readers, texts)
+    # The encoders that read a row (two students of one language: only the one that read it).
+    modules = list({m.id: m for m in [encoder, *(r.encoder_module for r in readers.values())]}.values())
     modules += [p.module for p in plugged.values()]
     return Matrix(encoder.id, split, cells, signatures(), diagnostics, training_record(modules))
 
 
-def student_diagnostics(
+def space_diagnostics(
     translator: Translator, readers: dict[str, Translator], texts: dict[str, list[str]]
 ) -> list[dict[str, Any]]:
-    """Teacher↔student retrieval: each student language's thoughts (read by its student) against
-    the same meanings in every language the teacher reads, and back."""
-    from plugmt.evaluation.diagnostics import pooled_thoughts, retrieval_scores
-
-    own = [lang for lang, reader in readers.items() if reader is translator]
-    teacher = pooled_thoughts(translator.encoder, translator.source_vocab, {x: texts[x] for x in own})
-    rows = []
-    for lang, reader in readers.items():
-        if reader is translator:
-            continue
-        student = pooled_thoughts(reader.encoder, reader.source_vocab, {lang: texts[lang]})[lang]
-        for other in own:
-            label = {"student": reader.encoder_module.id}
-            rows.append({"src": lang, "tgt": other, **label, **retrieval_scores(student, teacher[other])})
-            rows.append({"src": other, "tgt": lang, **label, **retrieval_scores(teacher[other], student)})
-    return rows
+    """Thought retrieval between every two source languages, each read by the encoder of the space
+    that reads it (`readers`); a pair with a student's language names the student (teacher<->student
+    retrieval). Each language is pooled once."""
+    thoughts: dict[str, Any] = {}
+    for reader in {id(r): r for r in readers.values()}.values():
+        langs = {lang: texts[lang] for lang, r in readers.items() if r is reader}
+        thoughts |= pooled_thoughts(reader.encoder, reader.source_vocab, langs)
+    students = {lang: {"student": r.encoder_module.id} for lang, r in readers.items() if r is not translator}
+    return retrieval_table(thoughts, students)
 
 
 def pivot_scores(

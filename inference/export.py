@@ -30,6 +30,8 @@ from plugmt.errors import PlugmtError
 from plugmt.inference.decode import decode_ids, search_settings
 from plugmt.registry import load_decoder, load_encoder
 from plugmt.storage import Store, StoredModule
+from plugmt.storage.module import space_of
+from plugmt.storage.spaces import member_for
 from plugmt.thought import EOS_ID, PAD_ID
 
 EXPORT_FORMAT = 1
@@ -123,8 +125,10 @@ def export_pair(
     beam_size: int = 1,
     length_penalty: float = 0.0,
     overwrite: bool = False,
+    source: str | None = None,
 ) -> Path:
-    """Write the SavedModel for the store's encoder (named or newest) and decoder `decoder`.
+    """Write the SavedModel for the store's encoder (named or newest) and decoder `decoder`; with
+    `source`, for the encoder of that encoder's thought space that reads it (e.g. a student).
 
     Written beside `out` and renamed into place, so a failed export leaves no half model behind,
     and an existing `out` is only replaced when `overwrite`.
@@ -136,6 +140,8 @@ def export_pair(
         raise PlugmtError(f"out={target} is already {what}; choose another out= or pass overwrite=true")
     _tensorflow_text()
     encoder_module = store.encoder(encoder_id)
+    if source is not None:
+        encoder_module = member_for(store, encoder_module, source)
     decoder_module = store.resolve_decoder(decoder, encoder_module, allow_foreign)
     encoder, source_vocab = load_encoder(store, encoder_module)
     language_decoder, target_vocab = load_decoder(store, decoder_module, encoder.thought_spec())
@@ -166,7 +172,12 @@ def _describe(encoder: StoredModule, decoder: StoredModule, beam_size: int, leng
     return {
         "format": EXPORT_FORMAT,
         "versions": {**versions(), "tensorflow-text": _tensorflow_text().__version__},
-        "encoder": {"id": encoder.id, "fingerprint": encoder.meta["fingerprint"]},
+        "encoder": {
+            "id": encoder.id,
+            "fingerprint": encoder.meta["fingerprint"],
+            "languages": encoder.meta.get("languages", []),
+            "space": space_of(encoder.meta),
+        },
         "decoder": {
             "id": decoder.id,
             "lang": decoder.meta.get("lang"),

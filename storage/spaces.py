@@ -20,13 +20,28 @@ def member_for(store: Store, encoder: StoredModule, lang: str) -> StoredModule:
     if lang in encoder.meta.get("languages", []):
         return encoder
     members = space_members(store, encoder)
-    reading = [e for e in members if lang in e.meta.get("languages", [])]
-    teachers = [e for e in reading if not e.meta.get("space")]
-    if reading:
-        return (teachers or reading)[-1]
+    found = _reader(members, lang)
+    if found is not None:
+        return found
     readable = sorted({x for e in members for x in e.meta.get("languages", [])})
     raise PlugmtError(
         f"no encoder of the space of {encoder.id} reads {lang!r} (its encoders read "
         f"{', '.join(readable)}); distil a student for it: plugmt-train train.mode=student "
         f"data.pairs=[{lang}-<a language it reads>]"
     )
+
+
+def passed_over(store: Store, student: StoredModule) -> dict[str, str]:
+    """The languages of `student` that `source=` reads with another encoder of its space (the teacher,
+    or a newer student of the language), each with that encoder's id."""
+    members = space_members(store, student)
+    readers = {lang: _reader(members, lang) for lang in student.meta.get("languages", [])}
+    return {lang: r.id for lang, r in readers.items() if r is not None and r.id != student.id}
+
+
+def _reader(members: list[StoredModule], lang: str) -> StoredModule | None:
+    """Of a space's encoders (oldest first), the one `source=lang` picks: the teacher, else the
+    newest student reading `lang`."""
+    reading = [e for e in members if lang in e.meta.get("languages", [])]
+    teachers = [e for e in reading if not e.meta.get("space")]
+    return (teachers or reading)[-1] if reading else None

@@ -133,3 +133,62 @@ def test_the_thought_distance_is_zero_for_the_teachers_thought_and_about_one_for
             mask=teacher.mask,
         )
         assert 0.8 < float(thought_distance(mean, teacher)) < 1.2, kind
+
+
+def test_two_students_of_one_language_the_newest_reads_it_and_list_says_so(
+    student, trained, compose, tmp_path, capsys
+):
+    """Two students for es in one space: `source=es`, the matrix (one row, its retrieval and training
+    record) and `plugmt-registry list` all name the newer one; the older is kept and listed."""
+    from plugmt.cli.store_cli import main
+    from plugmt.corpora.corpus import load_corpus
+    from plugmt.evaluation.matrix import zero_shot_matrix
+    from plugmt.training.student import train_student
+
+    root = tmp_path / "store"
+    shutil.copytree(student["store"].root, root)
+    store, older = Store(root), student["module"]
+    newer = train_student(
+        compose(f"store={root}", "train.mode=student", "data.pairs=[es-en]", "train.steps=3", "seed=5"), store
+    )
+    assert newer.id != older.id and newer.meta["languages"] == ["es"]
+    teacher = Translator.open(store)
+    assert teacher.member("es").encoder_module.id == newer.id
+    matrix = zero_shot_matrix(teacher, load_corpus(trained["cfg"].data), max_items=10)
+    assert sorted((c.src, c.tgt) for c in matrix.cells if c.src == "es") == [
+        ("es", "de"),
+        ("es", "en"),
+        ("es", "fr"),
+    ]
+    assert {d["student"] for d in matrix.diagnostics if "student" in d} == {newer.id}
+    assert len([d for d in matrix.diagnostics if (d["src"], d["tgt"]) == ("es", "en")]) == 1
+    recorded = [m["id"] for m in matrix.training]
+    assert newer.id in recorded and older.id not in recorded
+    capsys.readouterr()
+    main(["--store", str(root), "list"])
+    lines = {
+        line.split()[1]: line for line in capsys.readouterr().out.splitlines() if line.startswith("encoder")
+    }
+    assert f"(source=es reads {newer.id})" in lines[older.id]
+    assert "source=es" not in lines[newer.id] and f"student of {teacher.encoder_module.id}" in lines[newer.id]
+
+
+def test_export_of_a_source_language_serves_the_students_pair(student, tmp_path):
+    """`plugmt-export source=es decoder=fr`: the SavedModel reads es through the student, as
+    `translate(source="es")` does, and its plugmt.json names the student and its space."""
+    import json
+
+    from test_export import translate_saved
+
+    from plugmt.inference.export import INFO_FILE, export_pair
+
+    store, module = student["store"], student["module"]
+    path = export_pair(store, "fr", tmp_path / "es-fr", source="es")
+    texts = ["5 de mayo de 2000", "1 de enero de 2001", ""]
+    assert translate_saved(path, texts) == Translator.open(store).translate(texts, decoder="fr", source="es")
+    encoder = json.loads((path / INFO_FILE).read_text())["encoder"]
+    assert encoder["id"] == module.id and encoder["languages"] == ["es"]
+    assert encoder["space"] == student["teacher"].meta["fingerprint"]
+    with pytest.raises(PlugmtError, match="reads 'xx'"):
+        export_pair(store, "fr", tmp_path / "xx", source="xx")
+    assert not (tmp_path / "xx").exists()
