@@ -77,7 +77,7 @@ def eval_matrix(cfg: Any) -> Any:
     from plugmt.evaluation.matrix import adapter_sample, zero_shot_matrix
 
     corpus = load_corpus(cfg.data)
-    adapter, adapter_texts = cfg.eval.get("adapter"), []
+    adapter, adapter_texts = cfg.eval.get("adapter"), None
     if adapter:
         if not cfg.allow_foreign:
             raise PlugmtError("eval.adapter maps thoughts for foreign decoders; add allow_foreign=true")

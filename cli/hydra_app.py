@@ -268,7 +268,7 @@ def store_from(cfg: Any):
 
 
 def translator_from(
-    cfg: Any, beam_size: int, length_penalty: float, adapter: str | None = None, adapter_texts: Any = ()
+    cfg: Any, beam_size: int, length_penalty: float, adapter: str | None = None, adapter_texts: Any = None
 ):
     """The store's encoder named by `encoder_id` (default newest), decoding as configured."""
     from plugmt.inference.translator import Translator

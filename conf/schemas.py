@@ -47,7 +47,7 @@ class EvalSettings:
     out: str | None = None  # where matrix.{json,md,png} go (default: the Hydra run directory)
     # allow_foreign=true: map this encoder's thoughts into a foreign decoder's (linear | orthogonal).
     adapter: Adapter | None = None
-    adapter_items: int = 2000  # training sentences (of the encoder's languages) the adapter is fitted on
+    adapter_items: int = 2000  # training sentences over the encoder's languages; a map uses those both read
 
 
 @dataclass

@@ -219,12 +219,13 @@ def pivot_scores(
     }
 
 
-def adapter_sample(corpus: Corpus, encoder: StoredModule, items: int) -> list[str]:
-    """Training sentences, spread over the languages the encoder reads, to fit an adapter on."""
+def adapter_sample(corpus: Corpus, encoder: StoredModule, items: int) -> dict[str, list[str]]:
+    """Training sentences, `items` spread over the languages the encoder reads, to fit an adapter on
+    (a foreign decoder's map uses those its own encoder reads too)."""
     languages = [lang for lang in encoder.meta.get("languages", []) if lang in corpus.languages]
     per_language = max(1, items // max(1, len(languages)))
     rows = sample_rows(len(corpus.groups("train")), per_language)
-    return [text for lang in languages for text in (corpus.texts("train", lang)[i] for i in rows)]
+    return {lang: [corpus.texts("train", lang)[i] for i in rows] for lang in languages}
 
 
 def _newest_languages(translator: Translator) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
@@ -47,15 +47,16 @@ class Translator:
         beam_size: int = 1,
         length_penalty: float = 0.0,
         adapter: str | None = None,
-        adapter_texts: Sequence[str] = (),
+        adapter_texts: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.beam_size, self.length_penalty = search_settings(beam_size, length_penalty)
         self.store = store
         self.encoder_module = encoder
         self.allow_foreign = allow_foreign
-        # A foreign decoder (trained against another encoder) reads through a map fitted on these.
+        # A foreign decoder (trained against another encoder) reads through a map fitted on these
+        # sentences (by language; those both encoders read).
         self.adapter = adapter
-        self.adapter_texts = list(adapter_texts)
+        self.adapter_texts = {lang: list(texts) for lang, texts in (adapter_texts or {}).items()}
         self.encoder, self.source_vocab = load_encoder(store, encoder)
         self._plugged: dict[str, PluggedDecoder] = {}
         self._members: dict[str, Translator] = {}
@@ -69,7 +70,7 @@ class Translator:
         beam_size: int = 1,
         length_penalty: float = 0.0,
         adapter: str | None = None,
-        adapter_texts: Sequence[str] = (),
+        adapter_texts: Mapping[str, Sequence[str]] | None = None,
     ) -> Translator:
         """The named (or newest) encoder of a store."""
         store = store if isinstance(store, Store) else Store(store)
@@ -122,11 +123,18 @@ class Translator:
                 f"adapter={self.adapter} for decoder {module.id} needs the encoder it was trained with "
                 f"(fingerprint {wanted[:12]}…) in the store; import it or drop the adapter"
             )
-        if not self.adapter_texts:
-            raise PlugmtError(f"adapter={self.adapter} needs sentences to fit on; none were given")
+        mine, theirs = (m.meta.get("languages", []) for m in (self.encoder_module, own[-1]))
+        both = [lang for lang in self.adapter_texts if lang in mine and lang in theirs]
+        if not both:
+            raise PlugmtError(
+                f"adapter={self.adapter} needs sentences in a language both encoders read (this one reads "
+                f"{', '.join(mine)}; decoder {module.id}'s encoder reads {', '.join(theirs)}; sentences were "
+                f"given in {', '.join(self.adapter_texts) or 'none'})"
+            )
+        texts = [text for lang in both for text in self.adapter_texts[lang]]
         trained_with, trained_vocab = load_encoder(self.store, own[-1])
         adapter = adapter_between(
-            self.adapter, self.encoder, self.source_vocab, trained_with, trained_vocab, self.adapter_texts
+            self.adapter, self.encoder, self.source_vocab, trained_with, trained_vocab, texts
         )
         return trained_with.thought_spec(), adapter
 

@@ -70,10 +70,10 @@ def test_an_adapter_recovers_a_permuted_encoder_exactly(trained, tmp_path):
     from plugmt.corpora.corpus import load_corpus
 
     corpus = load_corpus(cfg.data)
-    texts = corpus.texts("train", "en")[:60] + corpus.texts("train", "de")[:60]
+    texts = {lang: corpus.texts("train", lang)[:60] for lang in ("en", "de")}
     # The permuted encoder's thoughts are the original's with units reordered, h and c alike.
-    original, _ = thought_rows(load_encoder(store, trained["encoder"])[0], vocab, texts[:8])
-    moved, _ = thought_rows(encoder, vocab, texts[:8])
+    original, _ = thought_rows(load_encoder(store, trained["encoder"])[0], vocab, texts["en"][:8])
+    moved, _ = thought_rows(encoder, vocab, texts["en"][:8])
     units = len(order)
     assert np.allclose(moved[:, :units], original[:, :units][:, order], atol=1e-5)
 
@@ -107,8 +107,15 @@ def test_a_foreign_decoder_reads_through_an_adapter_fitted_on_its_own_encoder(tr
     foreign_es = trained["plugged"].id
     corpus = load_corpus(cfg.data)
     texts = adapter_sample(corpus, second, 200)
-    readable = {t for lang in ("en", "fr", "de") for t in corpus.texts("train", lang)}
-    assert len(texts) == 3 * (200 // 3) and set(texts) <= readable
+    assert sorted(texts) == ["de", "en", "fr"]
+    for lang, sample in texts.items():
+        assert len(sample) == 200 // 3 and set(sample) <= set(corpus.texts("train", lang))
+    # Sentences only in a language the decoder's own encoder never read cannot fit a map: said in words.
+    unread = Translator.open(
+        root, second.id, allow_foreign=True, adapter="linear", adapter_texts={"xx": ["a"]}
+    )
+    with pytest.raises(PlugmtError, match="needs sentences in a language both encoders read"):
+        unread.plug(foreign_es)
     # (That an adapter maps thoughts correctly is checked exactly above, on a permuted encoder.)
     # Without the decoder's own encoder in the store, no map can be fitted: said in words.
     shutil.rmtree(root / trained["encoder"].path.relative_to(trained["store"].root))
