@@ -24,6 +24,9 @@ class LSTMDecoderConfig:
     # LSTM units; null = the thought's width. A vector thought *is* the initial state, so there it
     # must be null or that width; with slots or memory any size works.
     units: int | None = None
+    # Dropout while training on the embedded inputs and on the outputs before the projection (0: none,
+    # and no layer is built). Decoding (`step`) never drops.
+    dropout: float = 0.0
 
 
 @dataclass

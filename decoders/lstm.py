@@ -34,6 +34,7 @@ class LSTMDecoder(LanguageDecoder):
         # Teacher forcing runs the very cell that `step` calls, over every target position.
         self.rnn = keras.layers.RNN(self.cell, return_sequences=True, name="rnn")
         self.project = keras.layers.Dense(vocab_size, name="project")
+        self.dropout = keras.layers.Dropout(config.dropout, name="dropout") if config.dropout else None
         self.attends = thought.kind != "vector"
         if self.attends:  # created after the tutorial's layers, and only here: vector weights unchanged
             self.start = keras.layers.Dense(units, activation="tanh", name="start")
@@ -92,8 +93,13 @@ class LSTMDecoder(LanguageDecoder):
 
     def teacher_forced(self, inputs: tf.Tensor, thought: Thought, training: bool = False) -> tf.Tensor:
         outputs = self.rnn(
-            self._inputs(inputs, thought), initial_state=self.initial_state(thought), training=training
+            self._dropped(self._inputs(inputs, thought), training),
+            initial_state=self.initial_state(thought),
+            training=training,
         )
         if self.attends:
             outputs = self._attend(outputs, thought)
-        return self.project(outputs)
+        return self.project(self._dropped(outputs, training))
+
+    def _dropped(self, x: tf.Tensor, training: bool) -> tf.Tensor:
+        return x if self.dropout is None else self.dropout(x, training=training)

@@ -20,6 +20,9 @@ class LSTMEncoderConfig:
     # Read each sentence backwards (Sutskever et al. 2014): the first words of the target are then
     # the last the encoder saw, which makes a thought-vector model learn several times faster.
     reverse: bool = True
+    # Dropout on the embedded tokens while training (0: none, and no layer is built, so a module
+    # trained without it is the one it always was).
+    dropout: float = 0.0
 
 
 @dataclass

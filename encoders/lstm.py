@@ -19,6 +19,7 @@ class LSTMEncoder(SharedEncoder):
         super().__init__(config, vocab_size)
         self.embedding = keras.layers.Embedding(vocab_size, config.embed_dim, name="embedding")
         self.lstm = keras.layers.LSTM(config.units, return_state=True, name="lstm")
+        self.dropout = keras.layers.Dropout(config.dropout, name="dropout") if config.dropout else None
 
     @property
     def width(self) -> int:
@@ -31,5 +32,8 @@ class LSTMEncoder(SharedEncoder):
         if self.config.reverse:
             lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
             ids = tf.reverse_sequence(ids, lengths, seq_axis=1, batch_axis=0)
-        _, h, c = self.lstm(self.embedding(ids), mask=mask, training=training)
+        embedded = self.embedding(ids)
+        if self.dropout is not None:
+            embedded = self.dropout(embedded, training=training)
+        _, h, c = self.lstm(embedded, mask=mask, training=training)
         return Thought(kind="vector", states=(h, c))

@@ -95,6 +95,28 @@ def test_drop_middle_residual_affects_only_the_middle_layer():
     assert not np.allclose(dropped.encode(SOURCES).memory.numpy(), plain.encode(SOURCES).memory.numpy())
 
 
+def test_lstm_dropout_drops_only_while_training_and_adds_no_weight():
+    """encoder.dropout and decoder.dropout on the LSTMs: the same weights as without (a module is the
+    same module), the same outputs outside training (encode, teacher forcing, `step`), others in it."""
+    lstm = {"name": "lstm", "embed_dim": 6, "units": 16}
+    plain, dropped = (build_encoder({**lstm, "dropout": rate}, vocab_size=12) for rate in (0.0, 0.5))
+    spec = plain.thought_spec()
+    decoders = [build_decoder({"name": "lstm", "embed_dim": 6, "dropout": r}, 12, spec) for r in (0.0, 0.5)]
+    for seed, (a, b) in enumerate([(plain, dropped), decoders], 1):  # built weights, none for dropout
+        assert [w.shape for w in a.weights] == [w.shape for w in b.weights]
+        randomise(a, seed)
+        randomise(b, seed)
+    thought = plain.encode(SOURCES)
+    np.testing.assert_allclose(dropped.encode(SOURCES).states[1], thought.states[1], atol=1e-6)
+    assert not np.allclose(dropped.encode(SOURCES, training=True).states[1], thought.states[1], atol=1e-3)
+    logits = decoders[0].teacher_forced(TARGETS, thought)
+    np.testing.assert_allclose(decoders[1].teacher_forced(TARGETS, thought), logits, atol=1e-5)
+    trained = decoders[1].teacher_forced(TARGETS, thought, training=True)
+    assert not np.allclose(trained, logits, atol=1e-3)
+    steps = [d.step(TARGETS[:, 0], d.initial_state(thought), thought)[0] for d in decoders]
+    np.testing.assert_allclose(steps[1], steps[0], atol=1e-5)
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
