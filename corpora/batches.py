@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,8 @@ from plugmt.corpora.pairs import Pair
 from plugmt.corpora.shares import Share, share_of
 from plugmt.errors import PlugmtError
 from plugmt.thought import BOS_ID
+
+TOKEN_BAND = 2  # train.batch_tokens: tokens per length band (benchmarks/padding.py, docs/RESULTS.md)
 
 
 @dataclass(frozen=True)
@@ -148,11 +151,13 @@ class MultiTargetBatches(SeededStream):
             self.share_groups = {
                 share: _by_group(labels, rows, temperature) for share, rows in self.shares.items()
             }
-        # train.batch_tokens: a batch of a group holds as many rows as fit the budget at the group's
-        # longest text (source or target, any language), so short groups get more rows, long ones
-        # fewer, and every batch costs about the same; batch i stays a pure function of (seed, i).
+        # train.batch_tokens: a group's rows are split into bands of TOKEN_BAND tokens of their longest
+        # text (any language), a band drawn by size within the drawn group, and a batch holds as many
+        # of its rows as fit the budget at the band's longest text: little padding, few shapes, an
+        # even cost per batch; batch i stays a function of (seed, i).
         self.batch_tokens = None if batch_tokens is None else int(batch_tokens)
         self._longest = self._lengths() if self.batch_tokens is not None else None
+        self._bands: dict[tuple[Share | None, int], tuple[list[np.ndarray], np.ndarray]] = {}
 
     def _lengths(self) -> np.ndarray:
         """Every row's longest text in tokens, over the languages read and written."""
@@ -167,17 +172,30 @@ class MultiTargetBatches(SeededStream):
             return self.batch_size
         return max(1, self.batch_tokens // max(int(self._longest[group].max(initial=1)), 1))
 
+    def band_rows(self, share: Share | None, group: int, rows: np.ndarray) -> tuple[list[np.ndarray], Any]:
+        """Group number `group`'s `rows` split by the length of their longest text (TOKEN_BAND
+        tokens a band), and each band's drawing weight (its share of the rows)."""
+        key = (share, group)
+        if key not in self._bands:
+            labels = np.zeros(self.rows, dtype=np.int64)
+            labels[rows] = self._longest[rows] // TOKEN_BAND
+            self._bands[key] = _by_group(labels, rows, 1.0)
+        return self._bands[key]
+
     def expected_rows(self) -> float:
-        """Rows per batch on average over the groups as they are drawn (train.batch_size without
-        train.batch_tokens)."""
+        """Rows per batch on average over the groups and bands as they are drawn (train.batch_size
+        without train.batch_tokens)."""
         if self.batch_tokens is None:
             return float(self.batch_size)
-        groups = (
-            [self.share_groups[s] for s in self.share_groups]
-            if self.shares
-            else [(self.group_rows, self.group_weights)]
-        )
-        per = [sum(w * self.rows_per_batch(r) for r, w in zip(*g, strict=True)) for g in groups]
+        streams = {None: (self.group_rows, self.group_weights)} if not self.shares else self.share_groups
+        per = []
+        for share, (group_rows, group_weights) in streams.items():
+            drawn = [
+                (weight * band_weight, band)
+                for number, (rows, weight) in enumerate(zip(group_rows, group_weights, strict=True))
+                for band, band_weight in zip(*self.band_rows(share, number, rows), strict=True)
+            ]
+            per.append(sum(p * self.rows_per_batch(band) for p, band in drawn))
         return float(np.mean(per))
 
     def _partner(self, primary: str, rng: np.random.Generator) -> str:
@@ -242,7 +260,11 @@ class MultiTargetBatches(SeededStream):
             share = share_of(pair)
             languages = self._share_languages(pair)
             group_rows, group_weights = self.share_groups[share]
-        rows = group_rows[rng.choice(len(group_rows), p=group_weights)]
+        group = int(rng.choice(len(group_rows), p=group_weights))
+        rows = group_rows[group]
+        if self.batch_tokens is not None:
+            bands, weights = self.band_rows(share, group, rows)
+            rows = bands[rng.choice(len(bands), p=weights)]
         size = self.rows_per_batch(rows)
         chosen = rng.choice(rows, size=size, replace=len(rows) < size)
         sources = side_by_side(

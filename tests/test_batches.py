@@ -138,3 +138,28 @@ def test_a_token_budget_gives_short_groups_more_rows_and_keeps_batches_a_functio
     again = stream(1)
     for index in (0, 7, 29):
         assert _same(batches.batch(index), again.batch(index))
+
+
+def test_a_token_budget_draws_each_batch_from_one_length_band_of_its_group():
+    """One group whose rows are 2, 3, 10 or 11 tokens long: with train.batch_tokens a batch holds rows
+    within TOKEN_BAND tokens of each other (not 2 beside 11), and expected_rows is what it draws."""
+    from plugmt.corpora.batches import TOKEN_BAND
+
+    lengths = np.array([2, 3, 10, 11] * 25)
+    source = {lang: np.zeros((100, 12), dtype=np.int32) for lang in ("en", "fr")}
+    for ids in source.values():
+        for row, n in enumerate(lengths):
+            ids[row, :n] = 7
+    target = {lang: ids.copy() for lang, ids in source.items()}
+    batches = MultiTargetBatches(
+        source, target, ["one"] * 100, [("en", "fr"), ("fr", "en")], ["en", "fr"], 8, 0, True, batch_tokens=48
+    )
+    drawn = []
+    for index in range(400):
+        batch = batches.batch(index)
+        longest = np.count_nonzero(batch.sources[0], axis=1)
+        assert longest.max() - longest.min() < TOKEN_BAND, longest
+        drawn.append(len(longest))
+    assert set(drawn) == {48 // 3, 48 // 11}
+    assert batches.expected_rows() == (48 // 3 + 48 // 11) / 2
+    assert abs(np.mean(drawn) - batches.expected_rows()) < 1.0

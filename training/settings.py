@@ -62,7 +62,7 @@ class TrainSettings:
     steps: int | None = None
     batch_size: int = 128  # smaller batches, more updates: 6x lower loss per second here than 256
     # Tokens per batch instead (null: batch_size rows): a batch of a group (phrasebook family, length
-    # band) holds batch_tokens // its longest text rows, so long texts make small batches
+    # band), from rows of one 2-token band of longest text, holds batch_tokens // that length rows
     batch_tokens: int | None = None
     learning_rate: float = 0.01
     clip_norm: float = 5.0
