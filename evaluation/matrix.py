@@ -144,8 +144,10 @@ def zero_shot_matrix(
     def along(path: Sequence[str]) -> list[str]:
         key = tuple(path)
         if key not in memo:
-            if len(path) == 2:  # the source is read by the encoder of the space that reads it
-                memo[key] = readers[path[0]].plug(path[1]).pipeline(texts[path[0]], batch_size)
+            if len(path) == 2:  # the source is read by the encoder of the space that reads it,
+                # into the very decoder the cell names (eval.decoders may name one by id)
+                decoder = readers[path[0]].plug(by_lang[path[1]].module.id)
+                memo[key] = decoder.pipeline(texts[path[0]], batch_size)
             else:
                 memo[key] = by_lang[path[-1]].pipeline(along(path[:-1]), batch_size)
         return memo[key]

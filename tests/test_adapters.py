@@ -110,6 +110,19 @@ def test_a_foreign_decoder_reads_through_an_adapter_fitted_on_its_own_encoder(tr
     assert sorted(texts) == ["de", "en", "fr"]
     for lang, sample in texts.items():
         assert len(sample) == 200 // 3 and set(sample) <= set(corpus.texts("train", lang))
+    # A cell is scored with the decoder it names, even where the encoder has its own of that language.
+    from plugmt.corpora.corpus import sample_rows
+    from plugmt.evaluation.matrix import zero_shot_matrix
+    from plugmt.evaluation.metrics import score
+
+    foreign_en = next(d for d in trained["decoders"] if d.meta["lang"] == "en")
+    plain = Translator.open(root, second.id, allow_foreign=True)
+    (cell,) = zero_shot_matrix(plain, corpus, sources=["de"], decoders=[foreign_en.id], max_items=40).cells
+    rows = sample_rows(len(corpus.groups("test")), 40)
+    sources, references = ([corpus.texts("test", lang)[i] for i in rows] for lang in ("de", "en"))
+    assert cell.decoder == foreign_en.id and cell.kind == "foreign"
+    assert cell.chrf == score(plain.translate(sources, foreign_en.id), references, "en")["chrf"]
+    assert cell.chrf != score(plain.translate(sources, "en"), references, "en")["chrf"]  # its own en decoder
     # Sentences only in a language the decoder's own encoder never read cannot fit a map: said in words.
     unread = Translator.open(
         root, second.id, allow_foreign=True, adapter="linear", adapter_texts={"xx": ["a"]}
