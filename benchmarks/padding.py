@@ -31,20 +31,15 @@ def batches_for(overrides: list[str]):
     from plugmt.conf.schemas import register
     from plugmt.corpora.batches import MultiTargetBatches
     from plugmt.corpora.corpus import load_corpus
-    from plugmt.corpora.pairs import parse_pairs
     from plugmt.corpora.shares import training_shares
-    from plugmt.training.prepare import vocab_for
+    from plugmt.training.prepare import joint_directions, vocab_for
     from plugmt.training.settings import train_settings
 
     register()
     cfg = compose_config("config", overrides)
     settings = train_settings(cfg)
     corpus = load_corpus(cfg.data)
-    pairs = parse_pairs(cfg.data.pairs, corpus.languages, corpus.target_only, cfg.data.get("zero_shot") or ())
-    sources = sorted({s for s, _ in pairs})
-    targets = sorted({t for _, t in pairs})
-    if settings.identity_pairs:
-        pairs = pairs + [(lang, lang) for lang in sources if lang in targets]
+    pairs, sources, targets = joint_directions(cfg, corpus, settings)
     source_vocab = vocab_for(corpus, sources, cfg, shared=True)
     source_ids = {s: source_vocab.encode_padded(corpus.texts("train", s)) for s in sources}
     target_ids = {

@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from plugmt.corpora.batches import MultiTargetBatches
 from plugmt.corpora.corpus import Corpus, sample_rows
-from plugmt.corpora.pairs import Pair, pair_name
+from plugmt.corpora.pairs import Pair, pair_name, parse_pairs
 from plugmt.corpora.vocab import Vocab
 from plugmt.errors import PlugmtError
 from plugmt.inference.translator import Pipeline
@@ -113,6 +113,21 @@ def run_dir_for(
 
 def summary(validation: Mapping[Pair, float]) -> str:
     return ", ".join(f"{pair_name(p)} {v:.3f}" for p, v in validation.items())
+
+
+def joint_directions(
+    cfg: DictConfig, corpus: Corpus, settings: TrainSettings
+) -> tuple[list[Pair], list[str], list[str]]:
+    """The joint stage's directions (data.pairs, with x -> x for every language both read and
+    written under train.identity_pairs: each decoder also learns to read its own language's
+    thoughts), and its sorted source and target languages."""
+    zero_shot = cfg.data.get("zero_shot") or ()
+    pairs = parse_pairs(cfg.data.pairs, corpus.languages, corpus.target_only, zero_shot)
+    sources = sorted({s for s, _ in pairs})
+    targets = sorted({t for _, t in pairs})
+    if settings.identity_pairs:
+        pairs = pairs + [(lang, lang) for lang in sources if lang in targets]
+    return pairs, sources, targets
 
 
 def vocab_for(corpus: Corpus, langs: Sequence[str], cfg: DictConfig, shared: bool = False) -> Vocab:

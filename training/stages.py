@@ -25,6 +25,7 @@ from plugmt.training.distribute import make_strategy, scope
 from plugmt.training.loop import fit
 from plugmt.training.prepare import (
     check_positions,
+    joint_directions,
     make_monitor,
     max_len_for,
     run_dir_for,
@@ -114,13 +115,7 @@ def train_joint(cfg: DictConfig, store: Store) -> tuple[StoredModule, list[Store
     store.check_writable()  # before any work: a store that cannot keep the result loses it all
     seed_everything(cfg.seed)
     corpus = load_corpus(cfg.data)
-    pairs = parse_pairs(cfg.data.pairs, corpus.languages, corpus.target_only, cfg.data.get("zero_shot") or ())
-    sources = sorted({s for s, _ in pairs})
-    targets = sorted({t for _, t in pairs})
-    if settings.identity_pairs:
-        # x -> x for every language both read and written: each decoder also learns to read its own
-        # language's thoughts, not only the thoughts of the languages it translates from.
-        pairs = pairs + [(lang, lang) for lang in sources if lang in targets]
+    pairs, sources, targets = joint_directions(cfg, corpus, settings)
     source_vocab = vocab_for(corpus, sources, cfg, shared=True)
     target_vocabs = {t: vocab_for(corpus, [t], cfg) for t in targets}
     strategy = make_strategy(settings.strategy)
