@@ -19,13 +19,13 @@ from plugmt.storage.card import CARD
 from plugmt.storage.spaces import passed_over
 
 
-def _line(module: StoredModule, passed_over: dict[str, str] | None = None) -> str:
+def _line(module: StoredModule, passed: dict[str, str] | None = None) -> str:
     """One module; a student says whose space it joined, and which of its languages `source=` reads
-    with another encoder of that space (`passed_over`)."""
+    with another encoder of that space (`passed`: `storage.spaces.passed_over`)."""
     meta = module.meta
     if meta.get("role") == "encoder":
         student = f"  student of {meta.get('teacher')} (its space)" if meta.get("space") else ""
-        student += "".join(f"  (source={lang} reads {other})" for lang, other in (passed_over or {}).items())
+        student += "".join(f"  (source={lang} reads {other})" for lang, other in (passed or {}).items())
         return (
             f"encoder  {module.id}  reads {', '.join(meta.get('languages', []))}{student}  "
             f"{meta.get('created', '')}"

@@ -34,7 +34,9 @@ class LSTMDecoder(LanguageDecoder):
         # Teacher forcing runs the very cell that `step` calls, over every target position.
         self.rnn = keras.layers.RNN(self.cell, return_sequences=True, name="rnn")
         self.project = keras.layers.Dense(vocab_size, name="project")
-        self.dropout = keras.layers.Dropout(config.dropout, name="dropout") if config.dropout else None
+        # getattr: a subclass's own config (an architecture of another package) may have no dropout
+        rate = float(getattr(config, "dropout", 0.0))
+        self.dropout = keras.layers.Dropout(rate, name="dropout") if rate else None
         self.attends = thought.kind != "vector"
         if self.attends:  # created after the tutorial's layers, and only here: vector weights unchanged
             self.start = keras.layers.Dense(units, activation="tanh", name="start")

@@ -19,7 +19,9 @@ class LSTMEncoder(SharedEncoder):
         super().__init__(config, vocab_size)
         self.embedding = keras.layers.Embedding(vocab_size, config.embed_dim, name="embedding")
         self.lstm = keras.layers.LSTM(config.units, return_state=True, name="lstm")
-        self.dropout = keras.layers.Dropout(config.dropout, name="dropout") if config.dropout else None
+        # getattr: a subclass's own config (an architecture of another package) may have no dropout
+        rate = float(getattr(config, "dropout", 0.0))
+        self.dropout = keras.layers.Dropout(rate, name="dropout") if rate else None
 
     @property
     def width(self) -> int:
