@@ -43,23 +43,29 @@ TINY = [
 ]
 
 
-# The longest files first (measured, 2026-11-30): with two workers (pyproject addopts: one file per
-# worker at a time, in this order, --no-loadscope-reorder) the long ones start at once and the short
-# ones fill in at the end, instead of a long file starting last while the other worker idles.
+# The longest files first (CI's --durations, 2026-11-30): with two workers (pyproject addopts: one
+# file per worker at a time, in this order, --no-loadscope-reorder) the long ones start at once and
+# the short ones fill in at the end, instead of a long file starting last while the other idles.
 LONGEST_FIRST = [
     "test_cli.py",
     "test_fault.py",
-    "test_architectures.py",
     "test_cli_edges.py",
-    "test_distribute.py",
-    "test_adapters.py",
-    "test_bad_input.py",
     "test_resume.py",
-    "test_registry_cli.py",
-    "test_export.py",
+    "test_distribute.py",
+    "test_bad_input.py",
     "test_multi30k_miniature.py",
+    "test_export.py",
+    "test_phrasebook.py",
+    "test_architectures.py",
+    "test_adapters.py",
+    "test_api.py",
+    "test_training.py",
+    "test_registry_cli.py",
     "test_store_concurrency.py",
     "test_validate.py",
+    "test_external_architectures.py",
+    "test_files.py",
+    "test_student.py",
 ]
 
 
