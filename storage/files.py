@@ -167,6 +167,10 @@ class LocalFiles:
 def _held(path: Path, exclusive: bool, wait: bool = True) -> Iterator[None]:
     """filelock's reader/writer lock (SQLite, so it works wherever Python does, Windows included;
     the operating system drops it when its process dies). `wait=False`: Timeout if it is taken."""
+    # Created here with the umask's permissions: SQLite would make it 0600, and the other users of a
+    # store shared by a group could then take no lock on it.
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o666))
     lock = ReadWriteLock(str(path), is_singleton=False)
     try:
         with lock.write_lock(blocking=wait) if exclusive else lock.read_lock(blocking=wait):

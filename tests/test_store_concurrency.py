@@ -91,3 +91,20 @@ def test_eight_concurrent_writers_lose_nothing(tmp_path):
     for module in [*store.encoders(), *listed]:
         store.verify(module)
     assert list(Path(root).rglob(".tmp-*")) == [] and list(Path(root).rglob(".removed-*")) == []
+
+
+def test_lock_files_follow_the_umask_so_a_shared_store_can_be_locked_by_its_group(tmp_path):
+    """SQLite (filelock's reader/writer lock) would create them 0600, and another user of a store
+    shared by a group could then take no lock on it."""
+    from plugmt.storage.files import LOCK_NAME, USE_LOCKS, LocalFiles
+
+    files = LocalFiles(tmp_path / "store")
+    old = os.umask(0o002)
+    try:
+        with files.lock(exclusive=False), files.use("lstm-abc"):
+            assert files.in_use("lstm-abc")
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "store" / LOCK_NAME, tmp_path / "store" / USE_LOCKS / "lstm-abc.lock"):
+        assert path.stat().st_mode & 0o777 == 0o664, (path, oct(path.stat().st_mode))
+    assert not files.in_use("lstm-abc")
