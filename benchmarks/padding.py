@@ -15,6 +15,7 @@ compiles). No model is built; a minute or two on 2 cores (vocabularies are cache
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -31,8 +32,7 @@ def batches_for(overrides: list[str]):
     from plugmt.conf.schemas import register
     from plugmt.corpora.batches import MultiTargetBatches
     from plugmt.corpora.corpus import load_corpus
-    from plugmt.corpora.shares import training_shares
-    from plugmt.training.prepare import joint_directions, vocab_for
+    from plugmt.training.prepare import batch_stream, joint_directions, vocab_for
     from plugmt.training.settings import train_settings
 
     register()
@@ -47,20 +47,8 @@ def batches_for(overrides: list[str]):
     }
 
     def stream(batch_tokens: int | None) -> MultiTargetBatches:
-        return MultiTargetBatches(
-            source_ids,
-            target_ids,
-            corpus.groups("train"),
-            pairs,
-            targets,
-            settings.batch_size,
-            cfg.seed,
-            two_sources=True,
-            temperature=settings.temperature,
-            length_multiple=8 if settings.jit_compile else 1,
-            shares=training_shares(cfg.data, corpus.keys("train"), pairs, settings.batch_size),
-            batch_tokens=batch_tokens,
-        )
+        chosen = dataclasses.replace(settings, batch_tokens=batch_tokens)
+        return batch_stream(cfg, chosen, corpus, pairs, source_ids, target_ids, targets, two_sources=True)
 
     return stream, settings.batch_size
 

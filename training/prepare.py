@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from plugmt.corpora.batches import MultiTargetBatches
 from plugmt.corpora.corpus import Corpus, sample_rows
 from plugmt.corpora.pairs import Pair, pair_name, parse_pairs
+from plugmt.corpora.shares import training_shares
 from plugmt.corpora.vocab import Vocab
 from plugmt.errors import PlugmtError
 from plugmt.inference.translator import Pipeline
@@ -113,6 +114,34 @@ def run_dir_for(
 
 def summary(validation: Mapping[Pair, float]) -> str:
     return ", ".join(f"{pair_name(p)} {v:.3f}" for p, v in validation.items())
+
+
+def batch_stream(
+    cfg: DictConfig,
+    settings: TrainSettings,
+    corpus: Corpus,
+    pairs: Sequence[Pair],
+    source_ids: dict[str, np.ndarray],
+    target_ids: dict[str, np.ndarray],
+    decoders: Sequence[str],
+    two_sources: bool,
+) -> MultiTargetBatches:
+    """A stage's seeded stream of training batches over `pairs`, as train.* and data.* configure it."""
+    return MultiTargetBatches(
+        source_ids,
+        target_ids,
+        corpus.groups("train"),
+        pairs,
+        list(decoders),
+        settings.batch_size,
+        cfg.seed,
+        two_sources=two_sources,
+        temperature=settings.temperature,
+        # XLA compiles a program per shape: round lengths so few shapes exist.
+        length_multiple=8 if settings.jit_compile else 1,
+        shares=training_shares(cfg.data, corpus.keys("train"), pairs, settings.batch_size),
+        batch_tokens=settings.batch_tokens,
+    )
 
 
 def joint_directions(

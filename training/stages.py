@@ -10,10 +10,8 @@ from typing import Any
 import tensorflow as tf
 from omegaconf import DictConfig
 
-from plugmt.corpora.batches import MultiTargetBatches
 from plugmt.corpora.corpus import Corpus, load_corpus
 from plugmt.corpora.pairs import Pair, pair_name, parse_pairs
-from plugmt.corpora.shares import training_shares
 from plugmt.corpora.vocab import Vocab
 from plugmt.errors import PlugmtError
 from plugmt.inference.translator import Pipeline
@@ -24,6 +22,7 @@ from plugmt.training.checkpoints import claim_run, remove_run
 from plugmt.training.distribute import make_strategy, scope
 from plugmt.training.loop import fit
 from plugmt.training.prepare import (
+    batch_stream,
     check_positions,
     joint_directions,
     make_monitor,
@@ -67,21 +66,7 @@ def _fit_and_validate(
     check_positions("encoder", encoder, source_ids)
     for t, decoder in decoders.items():
         check_positions("decoder", decoder, {t: target_ids[t]})
-    batches = MultiTargetBatches(
-        source_ids,
-        target_ids,
-        corpus.groups("train"),
-        pairs,
-        list(decoders),
-        settings.batch_size,
-        cfg.seed,
-        two_sources=train_encoder,
-        temperature=settings.temperature,
-        # XLA compiles a program per shape: round lengths so few shapes exist.
-        length_multiple=8 if settings.jit_compile else 1,
-        shares=training_shares(cfg.data, corpus.keys("train"), pairs, settings.batch_size),
-        batch_tokens=settings.batch_tokens,
-    )
+    batches = batch_stream(cfg, settings, corpus, pairs, source_ids, target_ids, decoders, train_encoder)
     steps = steps_for(settings, batches.rows_per_direction(), pairs, batches)
     size = (
         f"~{batches.expected_rows():.0f} rows (train.batch_tokens={settings.batch_tokens})"
