@@ -38,9 +38,7 @@ class Batch:
     directions: tuple[Pair, ...]  # the directions this batch trains
 
 
-def _by_group(
-    labels: np.ndarray, rows: np.ndarray, temperature: float
-) -> tuple[list[np.ndarray], np.ndarray]:
+def by_group(labels: np.ndarray, rows: np.ndarray, temperature: float) -> tuple[list[np.ndarray], np.ndarray]:
     """`rows` split by group label, and each group's drawing weight: size**(1/temperature), summing to 1."""
     chosen = labels[rows]
     group_rows = [rows[chosen == g] for g in sorted(set(chosen.tolist()))]
@@ -49,7 +47,7 @@ def _by_group(
     return group_rows, scaled / scaled.sum()
 
 
-def _trim(ids: np.ndarray, multiple: int = 1) -> np.ndarray:
+def trim_padding(ids: np.ndarray, multiple: int = 1) -> np.ndarray:
     """Drop padding columns: a batch is only as wide as its longest row, rounded up to `multiple`.
 
     Rounding bounds the number of distinct batch shapes, which XLA compiles one program for each.
@@ -143,13 +141,13 @@ class MultiTargetBatches(SeededStream):
         self.two_sources = two_sources and len(self.sources) > 1
         labels = np.asarray(groups)
         self.rows = len(labels)
-        self.group_rows, self.group_weights = _by_group(labels, np.arange(len(labels)), temperature)
+        self.group_rows, self.group_weights = by_group(labels, np.arange(len(labels)), temperature)
         self.shares = None if shares is None else dict(shares)
         if self.shares is not None:
             # every direction between two languages is drawn; identity directions ride along
             self.drawn = [pair for pair in self.pairs if pair[0] != pair[1]]
             self.share_groups = {
-                share: _by_group(labels, rows, temperature) for share, rows in self.shares.items()
+                share: by_group(labels, rows, temperature) for share, rows in self.shares.items()
             }
         # train.batch_tokens: a group's rows are split into bands of TOKEN_BAND tokens of their longest
         # text (any language), a band drawn by size within the drawn group, and a batch holds as many
@@ -179,7 +177,7 @@ class MultiTargetBatches(SeededStream):
         if key not in self._bands:
             labels = np.zeros(self.rows, dtype=np.int64)
             labels[rows] = self._longest[rows] // TOKEN_BAND
-            self._bands[key] = _by_group(labels, rows, 1.0)
+            self._bands[key] = by_group(labels, rows, 1.0)
         return self._bands[key]
 
     def expected_rows(self) -> float:
@@ -268,13 +266,13 @@ class MultiTargetBatches(SeededStream):
         size = self.rows_per_batch(rows)
         chosen = rng.choice(rows, size=size, replace=len(rows) < size)
         sources = side_by_side(
-            [_trim(self.source_ids[lang][chosen], self.length_multiple) for lang in languages]
+            [trim_padding(self.source_ids[lang][chosen], self.length_multiple) for lang in languages]
         )
         routes = self._routes(languages, share)
         target_in, target_out, index, directions = [], [], [], []
         for decoder in self.decoders:
             if decoder in routes:
-                out = _trim(self.target_ids[decoder][chosen], self.length_multiple)
+                out = trim_padding(self.target_ids[decoder][chosen], self.length_multiple)
                 bos = np.full((len(chosen), 1), BOS_ID, dtype=np.int32)
                 target_in.append(np.concatenate([bos, out[:, :-1]], axis=1))
                 target_out.append(out)

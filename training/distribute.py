@@ -118,6 +118,8 @@ class DistributedTrainer:
     (Keras would clip each replica's part before summing, which is another update).
     """
 
+    second_loss = "align"
+
     def __init__(
         self,
         strategy: tf.distribute.Strategy,

@@ -19,7 +19,7 @@ from plugmt.training.checkpoints import TrainingCheckpoint, remove_run
 from plugmt.training.distribute import DistributedTrainer
 from plugmt.training.monitor import Monitor
 from plugmt.training.settings import TrainSettings
-from plugmt.training.step import Trainer
+from plugmt.training.step import StepTrainer, Trainer
 
 log = logging.getLogger("plugmt.train")
 
@@ -62,7 +62,11 @@ def _make_trainer(
 
 
 def _checkpoint(
-    run_dir: Path | None, settings: TrainSettings, encoder: Any, decoders: Mapping[str, Any], trainer: Any
+    run_dir: Path | None,
+    settings: TrainSettings,
+    encoder: Any,
+    decoders: Mapping[str, Any],
+    trainer: StepTrainer,
 ) -> TrainingCheckpoint | None:
     if run_dir is None or settings.checkpoint_every <= 0:
         return None
@@ -98,7 +102,7 @@ def fit(
     strategy: tf.distribute.Strategy | None = None,
     run_dir: Path | None = None,
     monitor: Monitor | None = None,
-    trainer: Any = None,
+    trainer: StepTrainer | None = None,
 ) -> dict[str, Any]:
     """Run `steps` updates (or until train.max_seconds), logging loss and throughput.
 
@@ -160,7 +164,7 @@ def fit(
         over_time = settings.max_seconds is not None and elapsed > settings.max_seconds
         if done % settings.log_every == 0 or done == steps or over_time:
             losses.append(round(window.loss / window.steps, 4))
-            second = getattr(trainer, "second_loss", "align")  # the student stage: its distance
+            second = trainer.second_loss  # the student stage: its distance
             shown = batches.two_sources or second != "align"
             align_text = f" · {second} {window.alignment / window.steps:.4f}" if shown else ""
             log.info(

@@ -5,7 +5,7 @@ noise, the learning-rate schedule, and the compiled single-device step. The data
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import keras
 import numpy as np
@@ -215,6 +215,16 @@ def step_signature(sources: int, decoders: int) -> list[Any]:
     ]
 
 
+class StepTrainer(Protocol):
+    """What `fit` drives: one update per batch, the optimizers a checkpoint keeps, and the name of
+    the term shown beside the loss in progress lines ("align" for the joint and plug-in stages)."""
+
+    optimizers: Mapping[str, keras.optimizers.Optimizer]
+    second_loss: str
+
+    def __call__(self, batch: Batch) -> tuple[np.ndarray, float]: ...
+
+
 class Trainer:
     """One compiled update for an encoder and its decoders, whatever the batch's lengths.
 
@@ -222,6 +232,8 @@ class Trainer:
     the thought its direction needs; the losses add up, plus the alignment term when two sources are
     read and the encoder is learning.
     """
+
+    second_loss = "align"
 
     def __init__(
         self,

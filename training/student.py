@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from omegaconf import DictConfig
 
-from plugmt.corpora.batches import Batch, SeededStream, _by_group, _trim, side_by_side
+from plugmt.corpora.batches import Batch, SeededStream, by_group, side_by_side, trim_padding
 from plugmt.corpora.corpus import Corpus, load_corpus
 from plugmt.corpora.pairs import Pair, pair_name, parse_pairs
 from plugmt.errors import PlugmtError
@@ -82,7 +82,7 @@ class StudentBatches(SeededStream):
         self.batch_size = int(batch_size)
         labels = np.asarray(groups)
         self.rows = len(labels)
-        self.group_rows, self.group_weights = _by_group(labels, np.arange(len(labels)), temperature)
+        self.group_rows, self.group_weights = by_group(labels, np.arange(len(labels)), temperature)
 
     def rows_per_direction(self) -> int:
         return self.rows
@@ -98,8 +98,10 @@ class StudentBatches(SeededStream):
         lang = self.new[rng.integers(len(self.new))]
         rows = self.group_rows[rng.choice(len(self.group_rows), p=self.group_weights)]
         chosen = rng.choice(rows, size=self.batch_size, replace=len(rows) < self.batch_size)
-        sources = side_by_side([_trim(self.student_ids[lang][chosen]), _trim(self.teacher_ids[chosen])])
-        out = _trim(self.target_ids[chosen])
+        sources = side_by_side(
+            [trim_padding(self.student_ids[lang][chosen]), trim_padding(self.teacher_ids[chosen])]
+        )
+        out = trim_padding(self.target_ids[chosen])
         target_in = np.concatenate([np.full((len(chosen), 1), BOS_ID, dtype=np.int32), out[:, :-1]], axis=1)
         return Batch(
             (lang, self.teacher_lang),
