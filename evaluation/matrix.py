@@ -48,11 +48,14 @@ class Matrix:
     signatures: dict[str, str] = field(default_factory=dict)
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
     training: list[dict[str, Any]] = field(default_factory=list)
+    # How every cell and pivot hop was decoded: {"beam_size": 1, "length_penalty": 0.0} is greedy
+    search: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "encoder": self.encoder,
             "split": self.split,
+            "search": self.search,
             "signatures": self.signatures,
             "cells": [asdict(c) for c in self.cells],
             "thought_diagnostics": self.diagnostics,
@@ -71,6 +74,7 @@ class Matrix:
             data.get("signatures") or {},
             data.get("thought_diagnostics") or [],
             data.get("training") or [],
+            data.get("search") or {},
         )
 
     def unconverged(self) -> list[str]:
@@ -183,7 +187,8 @@ def zero_shot_matrix(
     # The encoders that read a row (two students of one language: only the one that read it).
     modules = list({m.id: m for m in [encoder, *(r.encoder_module for r in readers.values())]}.values())
     modules += [p.module for p in plugged.values()]
-    return Matrix(encoder.id, split, cells, signatures(), diagnostics, training_record(modules))
+    search = {"beam_size": translator.beam_size, "length_penalty": translator.length_penalty}
+    return Matrix(encoder.id, split, cells, signatures(), diagnostics, training_record(modules), search)
 
 
 def space_diagnostics(

@@ -201,6 +201,8 @@ def test_cells_carry_their_uncertainty_and_their_own_pivot_comparison(matrix, tm
     first = pivoted[0]
     assert f"| {first.src}→{first.tgt} | {first.kind} | {first.n} | {first.exact:.3f} [" in text
     assert "p=" in text and "exact ÷ pivot" in text
+    assert saved["search"] == {"beam_size": 1, "length_penalty": 0.0}
+    assert "items per cell, greedy decoding." in text.splitlines()[0]
 
 
 def test_the_matrix_says_which_modules_a_budget_cut_short() -> None:

@@ -96,6 +96,10 @@ def _check(matrix, tmp_path):
         ("fr", "cs"): ["fr", "en", "cs"],
     }
     assert matrix["signatures"]["bleu"].startswith("nrefs:1|") and "version:" in matrix["signatures"]["chrf"]
+    # Real sentences are scored with beam search by default, and the matrix says how it decoded.
+    assert matrix["search"] == {"beam_size": 5, "length_penalty": 1.0}
+    first = (tmp_path / "eval" / "matrix.md").read_text().splitlines()[0]
+    assert first.endswith("items per cell, beam 5 with length penalty 1.0."), first
     # One TensorBoard run per stage, so the plug-in's steps do not restart the joint stage's curves.
     runs = {p.parent.name for p in (tmp_path / "tb").glob("*/events.out.tfevents.*")}
     assert runs == {"joint", "plugin-cs"}
