@@ -116,10 +116,21 @@ def transformer_flops_per_step() -> float:
 def measure(name: str, rounds: int) -> dict:
     trainers = {p: trainer_for(name, p) for p in ("float32", "bf16")}
     speeds: dict[str, list[float]] = {p: [] for p in trainers}
+    busy: dict[str, list[float]] = {p: [] for p in trainers}
     for _ in range(rounds):
         for p, (trainer, batch) in trainers.items():
-            speeds[p].append(tokens_per_second(trainer, batch))
-    result = {p: {"median": statistics.median(v), "min": min(v), "max": max(v)} for p, v in speeds.items()}
+            speed, cores = tokens_per_second(trainer, batch)
+            speeds[p].append(speed)
+            busy[p].append(cores)
+    result = {
+        p: {
+            "median": statistics.median(v),
+            "min": min(v),
+            "max": max(v),
+            "cores_busy": statistics.median(busy[p]),
+        }
+        for p, v in speeds.items()
+    }
     result["bf16_over_float32"] = result["bf16"]["median"] / result["float32"]["median"]
     if name == "transformer":
         steps_per_s = result["bf16"]["median"] / (BATCH * TARGET_LEN)
