@@ -129,6 +129,20 @@ def _matrix_panel(fig: Any, ax: Any, grid: Grid, metric: str, label: str, font: 
     bar.set_label(f"{label} − its pivot's {label} (unseen cells)", fontsize=font + 2)
 
 
+def matrix_title(matrix: Matrix) -> str:
+    """matrix.png's title: the encoder, split, items per cell and how the cells were decoded, then
+    the legend."""
+    counts = sorted({c.n for c in matrix.cells}) or [0]
+    n = f"n={counts[0]}" if len(counts) == 1 else f"n={counts[0]}–{counts[-1]}"
+    search = matrix.search_text()
+    return (
+        f"Zero-shot matrix · encoder {matrix.encoder} · {matrix.split} split · {n} items per cell"
+        f"{' · ' + search if search else ''}\n"
+        "S supervised (grey) · Z zero-shot · P plugged (hatched) · F foreign\n"
+        "colour: the cell minus its own pivot (blue: better than the pivot, red: worse)"
+    )
+
+
 def matrix_figure(matrix: Matrix, path: Path) -> None:
     """matrix.png: one panel per metric (exact match, chrF), each unseen cell coloured by its
     difference from its own pivot (blue better, red worse, centred at 0), supervised cells grey;
@@ -143,14 +157,7 @@ def matrix_figure(matrix: Matrix, path: Path) -> None:
     fig, axes = plt.subplots(1, len(grids), figsize=(len(grids) * width, height), squeeze=False)
     for ax, (grid, key, label) in zip(axes[0], grids, strict=True):
         _matrix_panel(fig, ax, grid, key, label, font)
-    counts = sorted({c.n for c in matrix.cells})
-    n = f"n={counts[0]}" if len(counts) == 1 else f"n={counts[0]}–{counts[-1]}"
-    fig.suptitle(
-        f"Zero-shot matrix · encoder {matrix.encoder} · {matrix.split} split · {n} items per cell\n"
-        "S supervised (grey) · Z zero-shot · P plugged (hatched) · F foreign\n"
-        "colour: the cell minus its own pivot (blue: better than the pivot, red: worse)",
-        fontsize=10 if size <= 6 else 13,
-    )
+    fig.suptitle(matrix_title(matrix), fontsize=10 if size <= 6 else 13)
     fig.tight_layout()
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)

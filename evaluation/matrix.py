@@ -62,6 +62,15 @@ class Matrix:
             "training": self.training,
         }
 
+    def search_text(self) -> str:
+        """How the cells were decoded, in words ("greedy decoding", "beam 5 with length penalty 1.0";
+        "" for a matrix that does not say): the report's first line and the figure's title."""
+        if not self.search:
+            return ""
+        if int(self.search["beam_size"]) == 1:
+            return "greedy decoding"
+        return f"beam {self.search['beam_size']} with length penalty {self.search['length_penalty']}"
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Matrix:
         """A matrix back from its matrix.json (keys a Cell does not know are left out)."""

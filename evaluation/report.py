@@ -50,19 +50,10 @@ def _versus_pivot(cell: Cell) -> str:
     return " · ".join(parts)
 
 
-def search_text(search: Mapping[str, Any]) -> str:
-    """How the cells were decoded, for the matrix's first line ("" when the matrix does not say)."""
-    if not search:
-        return ""
-    if int(search["beam_size"]) == 1:
-        return ", greedy decoding"
-    return f", beam {search['beam_size']} with length penalty {search['length_penalty']}"
-
-
 def markdown(matrix: Matrix) -> str:
     lines = [
         f"Encoder `{matrix.encoder}`, {matrix.split} split, n={matrix.cells[0].n if matrix.cells else 0}"
-        f" items per cell{search_text(matrix.search)}.",
+        f" items per cell{', ' + matrix.search_text() if matrix.search else ''}.",
         "",
         "Exact match with its 95% Wilson interval; exact ÷ pivot is the cell's exact match over its own"
         " pivot's; vs pivot: the cell's score minus its pivot's, with the p-value of sacrebleu's paired"

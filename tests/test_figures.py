@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from plugmt.evaluation.figures import difference_grid, matrix_figure
+from plugmt.evaluation.figures import difference_grid, matrix_figure, matrix_title
 from plugmt.evaluation.matrix import Cell, Matrix
 from plugmt.evaluation.report import write_report
 from plugmt.training.curves import curve_points, curves_figure, loss_steps
@@ -71,6 +71,18 @@ def test_the_report_writes_the_two_panel_matrix_figure(matrix, tmp_path):
     )
     matrix_figure(big, tmp_path / "big.png")
     assert _png_size(tmp_path / "big.png")[0] > width  # more languages, more room per cell
+
+
+def test_the_figure_and_the_report_name_how_the_cells_were_decoded(matrix, tmp_path):
+    first = matrix_title(matrix).splitlines()[0]
+    assert first == "Zero-shot matrix · encoder lstm-abc · test split · n=50 items per cell"  # says nothing
+    matrix.search = {"beam_size": 1, "length_penalty": 0.0}
+    assert matrix_title(matrix).splitlines()[0].endswith("n=50 items per cell · greedy decoding")
+    matrix.search = {"beam_size": 5, "length_penalty": 1.0}
+    assert matrix_title(matrix).splitlines()[0].endswith(" · beam 5 with length penalty 1.0")
+    write_report(matrix, tmp_path)
+    report = (tmp_path / "matrix.md").read_text().splitlines()[0]
+    assert report.endswith("n=50 items per cell, beam 5 with length penalty 1.0.")
 
 
 def test_loss_steps_follow_log_every_and_end_at_the_last_step():
