@@ -145,6 +145,7 @@ def baseline_side() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--side", choices=["plugmt", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--out", default=str(HERE / "out"))
     args = parser.parse_args()
     if args.side:
         result = {"plugmt": plugmt_side, "baseline": baseline_side}[args.side]()
@@ -159,8 +160,8 @@ def main() -> None:
     text = io.StringIO()
     json.dump(report, text, indent=2)
     print(text.getvalue())
-    out = HERE / "out"
-    out.mkdir(exist_ok=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     (out / "profile_step.json").write_text(text.getvalue())
 
 
