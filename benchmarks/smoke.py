@@ -1,6 +1,6 @@
 """Every benchmark, run once at its smallest settings: do they still run? (CI runs this.)
 
-    python benchmarks/smoke.py --store <a store from plugmt-run>   # ~10 min on 2 cores
+    python benchmarks/smoke.py --store <a store from plugmt-run>   # ~7 min on 2 cores
 
 Not a measurement: the figures of a smoke run are noise and are thrown away. It exists because a
 benchmark nobody runs breaks without anyone noticing (benchmarks/precision.py once shipped a column
