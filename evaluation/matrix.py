@@ -12,7 +12,14 @@ from plugmt.corpora.corpus import Corpus, sample_rows
 from plugmt.corpora.pairs import Pair, pivot_path
 from plugmt.errors import PlugmtError
 from plugmt.evaluation.diagnostics import pooled_thoughts, retrieval_table
-from plugmt.evaluation.metrics import exact_hits, paired_bootstrap, score, signatures, wilson_interval
+from plugmt.evaluation.metrics import (
+    bootstrap_interval,
+    exact_hits,
+    paired_bootstrap,
+    score,
+    signatures,
+    wilson_interval,
+)
 from plugmt.inference.translator import Translator
 from plugmt.progress import eta
 from plugmt.storage import StoredModule
@@ -38,6 +45,9 @@ class Cell:
     decoder: str
     pivot: dict[str, Any] | None = None
     exact_ci: list[float] | None = None  # 95% Wilson interval of `exact` over the n items
+    # sacrebleu's bootstrap 95% intervals over the n items (a cell with a pivot: from the paired test)
+    bleu_ci: list[float] | None = None
+    chrf_ci: list[float] | None = None
 
 
 @dataclass
@@ -50,6 +60,9 @@ class Matrix:
     training: list[dict[str, Any]] = field(default_factory=list)
     # How every cell and pivot hop was decoded: {"beam_size": 1, "length_penalty": 0.0} is greedy
     search: dict[str, Any] = field(default_factory=dict)
+    # The lines scored, by file name: every path's outputs ("de-fr.txt", its pivot "de-en-fr.txt") and
+    # each target's references ("reference.fr.txt"), in item order; the report writes them to translations/
+    translations: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -187,6 +200,12 @@ def zero_shot_matrix(
             path = pivot_path(src, tgt, edges)
             if path and len(path) > 2:
                 cell.pivot = pivot_scores(path, hits, hypotheses, along(path), references, tgt)
+        paired = (cell.pivot or {}).get("paired_bootstrap")
+        if paired:
+            cell.bleu_ci, cell.chrf_ci = paired["bleu"]["cell"]["ci"], paired["chrf"]["cell"]["ci"]
+        else:
+            intervals = bootstrap_interval(hypotheses, references, lang=tgt)
+            cell.bleu_ci, cell.chrf_ci = intervals["bleu"], intervals["chrf"]
         cells.append(cell)
         log.info(
             f"cell {number}/{len(todo)} {src}→{tgt} {kind}: exact {cell.exact:.3f} chrF {cell.chrf:.1f}"
@@ -197,7 +216,10 @@ def zero_shot_matrix(
     modules = list({m.id: m for m in [encoder, *(r.encoder_module for r in readers.values())]}.values())
     modules += [p.module for p in plugged.values()]
     search = {"beam_size": translator.beam_size, "length_penalty": translator.length_penalty}
-    return Matrix(encoder.id, split, cells, signatures(), diagnostics, training_record(modules), search)
+    translations = {"-".join(path) + ".txt": lines for path, lines in memo.items()}
+    translations |= {f"reference.{c.tgt}.txt": texts[c.tgt] for c in cells}
+    modules_record = training_record(modules)
+    return Matrix(encoder.id, split, cells, signatures(), diagnostics, modules_record, search, translations)
 
 
 def space_diagnostics(

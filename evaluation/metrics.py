@@ -1,8 +1,10 @@
-"""Metrics and their uncertainty: exact match with its Wilson interval, sacrebleu's chrF and BLEU, and
-sacrebleu's paired bootstrap of a cell against its pivot. Training's validation uses `score` too."""
+"""Metrics and their uncertainty: exact match with its Wilson interval, sacrebleu's chrF and BLEU with
+sacrebleu's bootstrap interval, and its paired bootstrap of a cell against its pivot. Training's
+validation uses `score` too."""
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -56,14 +58,15 @@ def score(hypotheses: Sequence[str], references: Sequence[str], lang: str | None
 def signatures() -> dict[str, str]:
     """sacrebleu's signatures of the metrics `score` used in this process: chrF, BLEU with the
     default tokenizer as `bleu` and with another as `bleu:<tokenizer>`; and of the paired bootstrap
-    once `paired_bootstrap` has run. A metric never used has no signature yet and is left out."""
+    once `paired_bootstrap` or `bootstrap_interval` has run. A metric never used has no signature yet
+    and is left out."""
     found = {}
     for key, metric in [("chrf", _CHRF), *((f"bleu:{t}", b) for t, b in sorted(_BLEUS.items()))]:
         try:
             found[key.replace("bleu:13a", "bleu")] = str(metric.get_signature())
         except ValueError:  # sacrebleu: not used yet
             continue
-    return {**found, **_PAIRED_SIGNATURES}
+    return {**found, **_BOOTSTRAP_SIGNATURES}
 
 
 Z95 = 1.959964  # the standard normal's 97.5% quantile
@@ -87,9 +90,17 @@ def exact_hits(hypotheses: Sequence[str], references: Sequence[str]) -> int:
 # sacrebleu's paired bootstrap reads its seed from SACREBLEU_SEED; this fixed one makes a matrix
 # repeatable. It must not be 0: PairedTest treats a seed of 0 as "no seed".
 BOOTSTRAP_SEED = 12345
-# sacrebleu's default; ~0.4 s a cell of 300 items: ~6 s for a default matrix's 16 non-supervised cells.
+# sacrebleu's default; ~0.4 s a cell of 300 items: ~6 s for a default matrix's 16 non-supervised cells
+# (paired), ~0.2 s for a supervised one (alone).
 BOOTSTRAP_RESAMPLES = 1000
-_PAIRED_SIGNATURES: dict[str, str] = {}
+_BOOTSTRAP_SIGNATURES: dict[str, str] = {}
+
+
+def _signature_key(metric: str, test: str, lang: str | None) -> str:
+    """The signatures' key of a bootstrap: `bleu_paired_bootstrap`, `chrf_bootstrap`, and for BLEU
+    with a tokenizer other than 13a `bleu_bootstrap:<tokenizer>` (as `signatures` names BLEU)."""
+    tokenizer = bleu_tokenizer(lang)
+    return f"{metric}_{test}" + (f":{tokenizer}" if metric == "bleu" and tokenizer != "13a" else "")
 
 
 @contextmanager
@@ -145,9 +156,36 @@ def paired_bootstrap(
 
     paired = {}
     for key, name in zip(("bleu", "chrf"), names, strict=True):
-        tokenized = f":{bleu_tokenizer(lang)}" if key == "bleu" and bleu_tokenizer(lang) != "13a" else ""
-        _PAIRED_SIGNATURES[f"{key}_paired_bootstrap{tokenized}"] = str(names[name])
+        _BOOTSTRAP_SIGNATURES[_signature_key(key, "paired_bootstrap", lang)] = str(names[name])
         pivot, cell = results[name]
         p = 1.0 if identical else float(cell.p_value)
         paired[key] = {"cell": interval(cell), "pivot": interval(pivot), "p": round(p, 4)}
     return paired
+
+
+def bootstrap_interval(
+    hypotheses: Sequence[str],
+    references: Sequence[str],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    lang: str | None = None,
+) -> dict[str, list[float]]:
+    """sacrebleu's bootstrap 95% interval of one cell's BLEU and chrF over its items (`corpus_score`
+    with `n_bootstrap`: the bootstrap mean ± half the width between the 2.5% and 97.5% resamples, as
+    the paired test gives a cell with a pivot). A score of 0 on every resample has the interval [0, 0]."""
+    if not seed:
+        raise ValueError("the bootstrap seed must not be 0: sacrebleu reads 0 as 'no seed'")
+    found = {}
+    with _bootstrap_settings(seed):
+        for key, metric in (
+            ("bleu", sacrebleu.metrics.BLEU(tokenize=bleu_tokenizer(lang))),
+            ("chrf", sacrebleu.metrics.CHRF()),
+        ):
+            result = metric.corpus_score(list(hypotheses), [list(references)], n_bootstrap=resamples)
+            signature = str(metric.get_signature())
+            # format(is_json=True) is sacrebleu's public view of the interval; it omits a mean of 0
+            shown = json.loads(result.format(width=4, signature=signature, is_json=True))
+            mean, half = float(shown.get("confidence_mean", 0.0)), float(shown.get("confidence_var", 0.0))
+            found[key] = [round(max(0.0, mean - half), 2), round(mean + half, 2)]
+            _BOOTSTRAP_SIGNATURES[_signature_key(key, "bootstrap", lang)] = signature
+    return found

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from plugmt.evaluation.figures import matrix_figure
-from plugmt.evaluation.matrix import SUPERVISED, Cell, Matrix
+from plugmt.evaluation.matrix import Cell, Matrix
 from plugmt.evaluation.metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 
 _KIND_MARK = {
@@ -24,6 +24,11 @@ _KIND_MARK = {
 
 def _with_ci(value: float, ci: list[float] | None) -> str:
     return f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else f"{value:.3f}"
+
+
+def _score_ci(value: float, ci: list[float] | None) -> str:
+    """A chrF or BLEU score with its bootstrap interval, as the table shows it."""
+    return f"{value:.1f} [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else f"{value:.1f}"
 
 
 def _pivot(cell: Cell, key: str) -> str:
@@ -55,20 +60,22 @@ def markdown(matrix: Matrix) -> str:
         f"Encoder `{matrix.encoder}`, {matrix.split} split, n={matrix.cells[0].n if matrix.cells else 0}"
         f" items per cell{', ' + matrix.search_text() if matrix.search else ''}.",
         "",
-        "Exact match with its 95% Wilson interval; exact ÷ pivot is the cell's exact match over its own"
+        "Exact match with its 95% Wilson interval, chrF and BLEU with sacrebleu's bootstrap 95% interval"
+        " over the items; exact ÷ pivot is the cell's exact match over its own"
         " pivot's; vs pivot: the cell's score minus its pivot's, with the p-value of sacrebleu's paired"
         f" bootstrap ({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED}; * p < 0.05; bootstrap"
         " means and 95% intervals in matrix.json).",
         "",
-        "| src→tgt | kind | n | exact [95% CI] | chrF | BLEU | pivot path | pivot exact [95% CI] "
-        "| exact ÷ pivot | pivot chrF | pivot BLEU | vs pivot (paired bootstrap) |",
+        "| src→tgt | kind | n | exact [95% CI] | chrF [95% CI] | BLEU [95% CI] | pivot path "
+        "| pivot exact [95% CI] | exact ÷ pivot | pivot chrF | pivot BLEU | vs pivot (paired bootstrap) |",
         "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     for c in matrix.cells:
         path = "→".join(c.pivot["path"]) if c.pivot else "—"
         lines.append(
-            f"| {c.src}→{c.tgt} | {c.kind} | {c.n} | {_with_ci(c.exact, c.exact_ci)} | {c.chrf:.1f} | "
-            f"{c.bleu:.1f} | {path} | {_pivot(c, 'exact')} | {_pivot(c, 'exact_ratio')} | "
+            f"| {c.src}→{c.tgt} | {c.kind} | {c.n} | {_with_ci(c.exact, c.exact_ci)} | "
+            f"{_score_ci(c.chrf, c.chrf_ci)} | {_score_ci(c.bleu, c.bleu_ci)} | {path} | "
+            f"{_pivot(c, 'exact')} | {_pivot(c, 'exact_ratio')} | "
             f"{_pivot(c, 'chrf')} | {_pivot(c, 'bleu')} | {_versus_pivot(c)} |"
         )
     sources = sorted({c.src for c in matrix.cells})
@@ -108,8 +115,7 @@ def markdown(matrix: Matrix) -> str:
             f"**Warning:** stopped by a budget before validation converged: {', '.join(matrix.unconverged())}"
             " (raise train.max_seconds or train.epochs; these numbers may not hold on another seed).",
         ]
-    non_supervised = [c for c in matrix.cells if c.kind != SUPERVISED]
-    if non_supervised:
+    if matrix.cells:
         lines += [
             "",
             "BLEU: " + matrix.signatures.get("bleu", ""),
@@ -125,13 +131,24 @@ def markdown(matrix: Matrix) -> str:
             for label, key in (("BLEU", "bleu_paired_bootstrap"), ("chrF", "chrf_paired_bootstrap"))
             if key in matrix.signatures
         ]
+        lines += [
+            f"{label} bootstrap interval: {matrix.signatures[key]}"
+            for label, key in (("BLEU", "bleu_bootstrap"), ("chrF", "chrf_bootstrap"))
+            if key in matrix.signatures
+        ]
     return "\n".join(lines) + "\n"
 
 
 def write_report(matrix: Matrix, out: Path) -> str:
-    """matrix.json, matrix.md and matrix.png in `out`; returns the Markdown."""
+    """matrix.json, matrix.md and matrix.png in `out`, and the lines scored in `out`/translations/ (for
+    sacrebleu's paired test between two runs); returns the Markdown."""
     out.mkdir(parents=True, exist_ok=True)
     text = markdown(matrix)
+    if matrix.translations:
+        folder = out / "translations"
+        folder.mkdir(exist_ok=True)
+        for name, lines in matrix.translations.items():
+            (folder / name).write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
     (out / "matrix.json").write_text(json.dumps(matrix.to_json(), indent=2) + "\n")
     (out / "matrix.md").write_text(text)
     matrix_figure(matrix, out / "matrix.png")

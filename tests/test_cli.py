@@ -38,7 +38,13 @@ def test_plugmt_run_prints_the_matrix_and_writes_its_files(run_store):
     assert "| src→tgt | kind |" in result.stdout
     assert "| en→es | plugged |" in result.stdout
     assert "| de→fr | zero-shot |" in result.stdout
-    assert {p.name for p in (root / "eval").iterdir()} == {"matrix.json", "matrix.md", "matrix.png"}
+    assert {p.name for p in (root / "eval").iterdir()} == {
+        "matrix.json",
+        "matrix.md",
+        "matrix.png",
+        "translations",
+    }
+    assert (root / "eval" / "translations" / "de-fr.txt").is_file()
     # Each training stage's curves, beside plugmt.log in the Hydra run folder.
     curves = {p.name for p in root.glob("outputs/*/*/curves-*.png")}
     assert curves == {"curves-joint.png", "curves-plugin-es.png"}

@@ -7,7 +7,7 @@ import pytest
 from plugmt.corpora.corpus import load_corpus
 from plugmt.errors import PlugmtError
 from plugmt.evaluation.matrix import pivot_scores, zero_shot_matrix
-from plugmt.evaluation.metrics import paired_bootstrap, score, wilson_interval
+from plugmt.evaluation.metrics import bootstrap_interval, paired_bootstrap, score, wilson_interval
 from plugmt.evaluation.report import write_report
 from plugmt.inference.translator import Translator
 
@@ -168,6 +168,26 @@ def test_paired_bootstrap_is_sacrebleus_repeatable_and_honest_about_identical_ou
     assert same["bleu"]["p"] == same["chrf"]["p"] == 1.0
 
 
+def test_a_cells_own_interval_is_sacrebleus_bootstrap_and_agrees_with_the_paired_test(monkeypatch):
+    monkeypatch.setenv("SACREBLEU_SEED", "none")
+    words = [f"w{i}" for i in range(16)]
+    rng = np.random.default_rng(5)
+    references = [" ".join(rng.choice(words, size=7)) for _ in range(120)]
+    good = [r if i % 5 else "x y z" for i, r in enumerate(references)]
+    bad = [r if i % 2 else "x y z" for i, r in enumerate(references)]
+    own = bootstrap_interval(good, references)
+    assert own == bootstrap_interval(good, references)  # seeded, whatever SACREBLEU_SEED says
+    assert os.environ["SACREBLEU_SEED"] == "none"
+    paired = paired_bootstrap(good, bad, references)
+    for key in ("bleu", "chrf"):
+        low, high = own[key]
+        assert low < score(good, references)[key] < high
+        assert own[key] == paired[key]["cell"]["ci"]  # the same resamples as the paired test's
+    fewer = bootstrap_interval(good[:30], references[:30])
+    assert fewer["bleu"][1] - fewer["bleu"][0] > own["bleu"][1] - own["bleu"][0]
+    assert bootstrap_interval(["q"] * 5, references[:5]) == {"bleu": [0.0, 0.0], "chrf": [0.0, 0.0]}
+
+
 def test_a_cell_is_measured_against_its_own_pivot():
     references = ["a b c d e"] * 8 + ["x y"] * 2
     cell = [*references[:9], "q"]  # 9 of 10 exact
@@ -203,6 +223,30 @@ def test_cells_carry_their_uncertainty_and_their_own_pivot_comparison(matrix, tm
     assert "p=" in text and "exact ÷ pivot" in text
     assert saved["search"] == {"beam_size": 1, "length_penalty": 0.0}
     assert "items per cell, greedy decoding." in text.splitlines()[0]
+    for c in matrix.cells:  # supervised cells too: BLEU and chrF with sacrebleu's bootstrap interval
+        if c.pivot:
+            assert c.bleu_ci == c.pivot["paired_bootstrap"]["bleu"]["cell"]["ci"]
+            assert c.chrf_ci == c.pivot["paired_bootstrap"]["chrf"]["cell"]["ci"]
+        assert c.bleu_ci[0] <= c.bleu_ci[1] and c.chrf_ci[0] <= c.chrf_ci[1]
+        assert f"| {c.chrf:.1f} [{c.chrf_ci[0]:.1f}, {c.chrf_ci[1]:.1f}] | {c.bleu:.1f} [" in text
+    assert "bs:1000|seed:12345" in matrix.signatures["chrf_bootstrap"]
+
+
+def test_the_report_keeps_the_lines_it_scored(matrix, tmp_path):
+    """translations/ holds every cell's and pivot's translations and the references, in item order, so two
+    runs can be compared with sacrebleu's paired test: scoring the files gives the matrix's numbers."""
+    write_report(matrix, tmp_path)
+    folder = tmp_path / "translations"
+    for c in matrix.cells:
+        hypotheses = (folder / f"{c.src}-{c.tgt}.txt").read_text(encoding="utf-8").splitlines()
+        references = (folder / f"reference.{c.tgt}.txt").read_text(encoding="utf-8").splitlines()
+        assert len(hypotheses) == len(references) == c.n
+        assert score(hypotheses, references, c.tgt) == {"exact": c.exact, "chrf": c.chrf, "bleu": c.bleu}
+        intervals = bootstrap_interval(hypotheses, references, lang=c.tgt)
+        assert intervals == {"bleu": c.bleu_ci, "chrf": c.chrf_ci}
+        if c.pivot:
+            chain = (folder / ("-".join(c.pivot["path"]) + ".txt")).read_text(encoding="utf-8").splitlines()
+            assert score(chain, references, c.tgt)["chrf"] == c.pivot["chrf"]
 
 
 def test_the_matrix_says_which_modules_a_budget_cut_short() -> None:
