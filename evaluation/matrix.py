@@ -218,8 +218,16 @@ def zero_shot_matrix(
     search = {"beam_size": translator.beam_size, "length_penalty": translator.length_penalty}
     translations = {"-".join(path) + ".txt": lines for path, lines in memo.items()}
     translations |= {f"reference.{c.tgt}.txt": texts[c.tgt] for c in cells}
-    modules_record = training_record(modules)
-    return Matrix(encoder.id, split, cells, signatures(), diagnostics, modules_record, search, translations)
+    return Matrix(
+        encoder.id,
+        split,
+        cells,
+        signatures(),
+        diagnostics,
+        training_record(modules),
+        search=search,
+        translations=translations,
+    )
 
 
 def space_diagnostics(

@@ -103,6 +103,18 @@ def _signature_key(metric: str, test: str, lang: str | None) -> str:
     return f"{metric}_{test}" + (f":{tokenizer}" if metric == "bleu" and tokenizer != "13a" else "")
 
 
+def _bootstrap_metrics(lang: str | None) -> dict[str, Any]:
+    """BLEU (tokenized for `lang`) and chrF of their own, so a bootstrap's settings never reach the
+    signatures of the plain scores `score` reports."""
+    return {"bleu": sacrebleu.metrics.BLEU(tokenize=bleu_tokenizer(lang)), "chrf": sacrebleu.metrics.CHRF()}
+
+
+def _ci95(mean: float, half: float) -> list[float]:
+    """sacrebleu's 95% interval, its bootstrap mean ± half the width between the 2.5% and 97.5%
+    resamples, rounded; never below 0, which no BLEU or chrF is."""
+    return [round(max(0.0, mean - half), 2), round(mean + half, 2)]
+
+
 @contextmanager
 def _bootstrap_settings(seed: int) -> Iterator[None]:
     """SACREBLEU_SEED set to `seed`, and sacrebleu's per-test progress messages silenced, meanwhile."""
@@ -132,7 +144,7 @@ def paired_bootstrap(
     """sacrebleu's paired bootstrap test of a cell's hypotheses against its pivot's (same references).
 
     Per metric (bleu, chrf): the cell's and the pivot's bootstrap mean with its 95% interval
-    (sacrebleu's: mean ± half the width between the 2.5% and 97.5% resamples), and the p-value of
+    (`_ci95`), and the p-value of
     the difference. Identical outputs have no difference to test: p is 1.0 then (sacrebleu itself
     counts only larger differences and would report 1/(resamples+1)).
     """
@@ -142,7 +154,7 @@ def paired_bootstrap(
     with _bootstrap_settings(seed):
         test = PairedTest(
             [("pivot", pivot_hypotheses), ("cell", hypotheses)],
-            {"bleu": sacrebleu.metrics.BLEU(tokenize=bleu_tokenizer(lang)), "chrf": sacrebleu.metrics.CHRF()},
+            _bootstrap_metrics(lang),
             [list(references)],
             test_type="bs",
             n_samples=resamples,
@@ -151,8 +163,7 @@ def paired_bootstrap(
     identical = hypotheses == pivot_hypotheses
 
     def interval(result: Any) -> dict[str, Any]:
-        mean, half = float(result.mean), float(result.ci)
-        return {"mean": round(mean, 2), "ci": [round(mean - half, 2), round(mean + half, 2)]}
+        return {"mean": round(float(result.mean), 2), "ci": _ci95(float(result.mean), float(result.ci))}
 
     paired = {}
     for key, name in zip(("bleu", "chrf"), names, strict=True):
@@ -171,21 +182,19 @@ def bootstrap_interval(
     lang: str | None = None,
 ) -> dict[str, list[float]]:
     """sacrebleu's bootstrap 95% interval of one cell's BLEU and chrF over its items (`corpus_score`
-    with `n_bootstrap`: the bootstrap mean ± half the width between the 2.5% and 97.5% resamples, as
-    the paired test gives a cell with a pivot). A score of 0 on every resample has the interval [0, 0]."""
+    with `n_bootstrap`; the same resamples and interval the paired test gives a cell with a pivot). A
+    score of 0 on every resample has the interval [0, 0]."""
     if not seed:
         raise ValueError("the bootstrap seed must not be 0: sacrebleu reads 0 as 'no seed'")
     found = {}
     with _bootstrap_settings(seed):
-        for key, metric in (
-            ("bleu", sacrebleu.metrics.BLEU(tokenize=bleu_tokenizer(lang))),
-            ("chrf", sacrebleu.metrics.CHRF()),
-        ):
+        for key, metric in _bootstrap_metrics(lang).items():
             result = metric.corpus_score(list(hypotheses), [list(references)], n_bootstrap=resamples)
             signature = str(metric.get_signature())
             # format(is_json=True) is sacrebleu's public view of the interval; it omits a mean of 0
             shown = json.loads(result.format(width=4, signature=signature, is_json=True))
-            mean, half = float(shown.get("confidence_mean", 0.0)), float(shown.get("confidence_var", 0.0))
-            found[key] = [round(max(0.0, mean - half), 2), round(mean + half, 2)]
+            found[key] = _ci95(
+                float(shown.get("confidence_mean", 0.0)), float(shown.get("confidence_var", 0.0))
+            )
             _BOOTSTRAP_SIGNATURES[_signature_key(key, "bootstrap", lang)] = signature
     return found

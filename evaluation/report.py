@@ -22,13 +22,9 @@ _KIND_MARK = {
 }
 
 
-def _with_ci(value: float, ci: list[float] | None) -> str:
-    return f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else f"{value:.3f}"
-
-
-def _score_ci(value: float, ci: list[float] | None) -> str:
-    """A chrF or BLEU score with its bootstrap interval, as the table shows it."""
-    return f"{value:.1f} [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else f"{value:.1f}"
+def _with_ci(value: float, ci: list[float] | None, digits: int = 3) -> str:
+    """A value with its 95% interval, as the table shows it (exact match: 3 digits; chrF, BLEU: 1)."""
+    return f"{value:.{digits}f} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]" if ci else f"{value:.{digits}f}"
 
 
 def _pivot(cell: Cell, key: str) -> str:
@@ -74,7 +70,7 @@ def markdown(matrix: Matrix) -> str:
         path = "→".join(c.pivot["path"]) if c.pivot else "—"
         lines.append(
             f"| {c.src}→{c.tgt} | {c.kind} | {c.n} | {_with_ci(c.exact, c.exact_ci)} | "
-            f"{_score_ci(c.chrf, c.chrf_ci)} | {_score_ci(c.bleu, c.bleu_ci)} | {path} | "
+            f"{_with_ci(c.chrf, c.chrf_ci, 1)} | {_with_ci(c.bleu, c.bleu_ci, 1)} | {path} | "
             f"{_pivot(c, 'exact')} | {_pivot(c, 'exact_ratio')} | "
             f"{_pivot(c, 'chrf')} | {_pivot(c, 'bleu')} | {_versus_pivot(c)} |"
         )
@@ -127,14 +123,10 @@ def markdown(matrix: Matrix) -> str:
             "chrF: " + matrix.signatures.get("chrf", ""),
         ]
         lines += [
-            f"{label} paired bootstrap: {matrix.signatures[key]}"
-            for label, key in (("BLEU", "bleu_paired_bootstrap"), ("chrF", "chrf_paired_bootstrap"))
-            if key in matrix.signatures
-        ]
-        lines += [
-            f"{label} bootstrap interval: {matrix.signatures[key]}"
-            for label, key in (("BLEU", "bleu_bootstrap"), ("chrF", "chrf_bootstrap"))
-            if key in matrix.signatures
+            f"{label} {words}: {matrix.signatures[f'{metric}_{test}']}"
+            for test, words in (("paired_bootstrap", "paired bootstrap"), ("bootstrap", "bootstrap interval"))
+            for metric, label in (("bleu", "BLEU"), ("chrf", "chrF"))
+            if f"{metric}_{test}" in matrix.signatures
         ]
     return "\n".join(lines) + "\n"
 
