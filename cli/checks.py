@@ -29,7 +29,15 @@ from plugmt.cli.rules import (
     whole,
 )
 from plugmt.errors import PlugmtError
-from plugmt.training.settings import Decay, Mode, Precision, Select, Strategy, check_schedule
+from plugmt.training.settings import (
+    Decay,
+    Mode,
+    Precision,
+    Select,
+    Strategy,
+    check_schedule,
+    per_slot_refusal,
+)
 
 SPLITS = ("train", "valid", "test")
 FORMATS = ("text", "jsonl")
@@ -53,6 +61,7 @@ TRAIN: dict[str, Rule] = {
     "learning_rate": number(0, above=True, example="0.01"),
     "clip_norm": number(0, above=True, example="5.0"),
     "align_weight": number(0, example="1.0 (0 = off)"),
+    "align_per_slot": boolean,
     "max_seconds": number(0, above=True, null="no time cap"),
     "checkpoint_every": whole(0),
     "warmup_steps": whole(0),
@@ -175,6 +184,9 @@ def check_main(cfg: Any, stages: Sequence[str] = ()) -> None:
         check_schedule(cfg.train.get("decay"), as_whole(cfg.train.get("warmup_steps") or 0) or 0)
         check_group(cfg.data, DATA, "data.")
         check_architectures(cfg)
+        encoder = (cfg.get("encoder") or {}).get("name")
+        if "joint" in stages and _plain(cfg.train.get("align_per_slot")) is True and encoder != "bridge":
+            raise PlugmtError(per_slot_refusal(f"encoder={encoder}"))
         own = (cfg.get("plugin") or {}).get("train") or {}
         if "plugin" in stages and own:
             check_group(own, TRAIN, "plugin.train.")

@@ -11,7 +11,9 @@ from plugmt.errors import PlugmtError
 from plugmt.registry import build_decoder, build_encoder, load_decoder, load_encoder
 from plugmt.storage import Store
 from plugmt.storage.weights import fingerprint, weight_arrays
-from plugmt.thought import EOS_ID, ThoughtSpec
+from plugmt.thought import EOS_ID, Thought, ThoughtSpec
+from plugmt.training.settings import TrainSettings
+from plugmt.training.step import aligned_rows, alignment_loss, stage_losses
 
 SMALL = {"d_model": 16, "heads": 2, "layers": 2, "ffn": 32, "dropout": 0.1}
 ENCODERS = {
@@ -129,6 +131,42 @@ def test_lstm_dropout_drops_only_while_training_and_adds_no_weight():
 def test_impossible_encoder_settings_are_refused_in_one_line(settings, message):
     with pytest.raises(PlugmtError, match=message):
         build_encoder(settings, vocab_size=12)
+
+
+def test_per_slot_alignment_sees_slots_the_mean_cannot_tell_apart():
+    """Two slot thoughts with the same slots in another order: their means agree (pooled alignment
+    0), slot by slot they differ; a memory thought has no slots to compare and is refused."""
+    slots = tf.random.stateless_normal([4, 3, 5], seed=[1, 2])
+    a, b = Thought("slots", memory=slots), Thought("slots", memory=tf.reverse(slots, [1]))
+    assert float(alignment_loss(aligned_rows(a), aligned_rows(b))) == pytest.approx(0.0, abs=1e-6)
+    rows = aligned_rows(a, per_slot=True)
+    np.testing.assert_array_equal(rows.numpy(), tf.concat(tf.unstack(slots, axis=1), axis=-1).numpy())
+    assert float(alignment_loss(rows, aligned_rows(b, per_slot=True))) > 0.5
+    memory = Thought("memory", memory=slots, mask=tf.ones([4, 3], tf.bool))
+    with pytest.raises(PlugmtError, match=r"align_per_slot=true .* a 'memory' thought has no fixed slots"):
+        aligned_rows(memory, per_slot=True)
+
+
+def test_the_joint_step_aligns_slot_by_slot_when_asked():
+    """stage_losses' alignment term is the spread-normalised distance of the two sources' thoughts:
+    of their mean over slots by default, of every slot with train.align_per_slot."""
+    encoder = build_encoder({**ENCODERS["bridge-transformer"], "dropout": 0.0}, vocab_size=12)
+    decoder = build_decoder(DECODERS["transformer"], vocab_size=12, thought=encoder.thought_spec())
+    randomise(encoder, 1)
+    randomise(decoder, 2)
+    source = tf.stack([SOURCES, tf.reverse(SOURCES, [1])])  # two "languages" of the same 3 rows
+    thought = encoder.encode(tf.reshape(source, [6, -1]))
+    seen = []
+    for per_slot in (False, True):
+        settings = TrainSettings(align_per_slot=per_slot, thought_noise=0.0)
+        _, alignment, _ = stage_losses(
+            encoder, {"de": decoder}, settings, True, 2, source,
+            [TARGETS[:, :-1]], [TARGETS[:, 1:]], tf.constant([0]),
+        )  # fmt: skip
+        rows = aligned_rows(thought, per_slot)
+        assert float(alignment) == pytest.approx(float(alignment_loss(rows[:3], rows[3:])), rel=1e-5)
+        seen.append(float(alignment))
+    assert seen[0] != pytest.approx(seen[1], rel=1e-3)
 
 
 # --------------------------------------------------------------------------- refusals

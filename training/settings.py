@@ -67,6 +67,9 @@ class TrainSettings:
     learning_rate: float = 0.01
     clip_norm: float = 5.0
     align_weight: float = 1.0  # joint: pull the thoughts of one meaning in two languages together (0 = off)
+    # joint, encoder=bridge: compare the thoughts of one meaning slot by slot (slot k of one language
+    # against slot k of the other: everything a decoder reads), not their mean over slots
+    align_per_slot: bool = False
     identity_pairs: bool = True  # joint: also train x -> x for every language both read and written
     # Groups (phrasebook families / length bands) drawn by size**(1/T): 1 = by size, 5 = flatter.
     temperature: float = 1.0
@@ -102,6 +105,14 @@ class TrainSettings:
     student_translation: float = 0.0
     # ε of label smoothing: 1 - ε on the reference token, ε spread over the vocabulary (0 = off)
     label_smoothing: float = 0.0
+
+
+def per_slot_refusal(what: str) -> str:
+    """The one line refusing train.align_per_slot for an encoder without fixed slots (`what`)."""
+    return (
+        f"train.align_per_slot=true compares thoughts slot by slot, but {what} has no fixed slots: "
+        "use encoder=bridge, or drop train.align_per_slot"
+    )
 
 
 def check_schedule(decay: str, warmup_steps: int, prefix: str = "train.") -> None:

@@ -15,7 +15,7 @@ from plugmt.corpora.batches import Batch
 from plugmt.errors import PlugmtError
 from plugmt.layers.losses import masked_cross_entropy
 from plugmt.thought import Thought
-from plugmt.training.settings import DECAYS, TrainSettings, check_schedule
+from plugmt.training.settings import DECAYS, TrainSettings, check_schedule, per_slot_refusal
 
 
 class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
@@ -68,6 +68,17 @@ def alignment_loss(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     both = tf.concat([a, b], axis=0)
     spread = tf.reduce_mean(tf.math.reduce_variance(both, axis=0))
     return tf.reduce_mean(tf.square(a - b)) / (spread + 1e-6)
+
+
+def aligned_rows(thought: Thought, per_slot: bool = False) -> tf.Tensor:
+    """What the alignment term compares, one row per sentence: the pooled thought [B, D'], or with
+    `per_slot` every slot side by side [B, K*D] (a `slots` thought only: slot k answers the same
+    learned query in every language, so slot k of one language is held to slot k of the other)."""
+    if not per_slot:
+        return thought.pooled()
+    if thought.kind != "slots":
+        raise PlugmtError(per_slot_refusal(f"a {thought.kind!r} thought"))
+    return tf.reshape(thought.memory, [tf.shape(thought.memory)[0], -1])
 
 
 def perturb(thought: Thought, scale: float, seed: tf.Tensor) -> Thought:
@@ -143,8 +154,9 @@ def stage_losses(
     if train_encoder and settings.align_weight > 0 and sources > 1:
         # Same meanings, two languages: pull the two thoughts together so a decoder cannot tell
         # which language it reads (Arivazhagan et al. 2019).
-        pooled = tf.reshape(thought.pooled(), [sources, tf.shape(source)[1], -1])
-        alignment = align_fn(pooled[0], pooled[1])
+        vectors = aligned_rows(thought, settings.align_per_slot)
+        compared = tf.reshape(vectors, [sources, tf.shape(source)[1], -1])
+        alignment = align_fn(compared[0], compared[1])
     return losses, alignment, tf.reduce_sum(losses) + settings.align_weight * alignment
 
 
