@@ -28,6 +28,7 @@ from plugmt.cli.rules import (
     text,
     whole,
 )
+from plugmt.encoders.configs import BridgeEncoderConfig
 from plugmt.errors import PlugmtError
 from plugmt.training.settings import (
     Decay,
@@ -185,7 +186,8 @@ def check_main(cfg: Any, stages: Sequence[str] = ()) -> None:
         check_group(cfg.data, DATA, "data.")
         check_architectures(cfg)
         encoder = (cfg.get("encoder") or {}).get("name")
-        if "joint" in stages and _plain(cfg.train.get("align_per_slot")) is True and encoder != "bridge":
+        slots = encoder == BridgeEncoderConfig.name  # the one encoder whose thought is fixed slots
+        if "joint" in stages and _plain(cfg.train.get("align_per_slot")) is True and not slots:
             raise PlugmtError(per_slot_refusal(f"encoder={encoder}"))
         own = (cfg.get("plugin") or {}).get("train") or {}
         if "plugin" in stages and own:
