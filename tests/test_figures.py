@@ -103,12 +103,21 @@ def test_the_curves_plot_the_recorded_steps_and_mark_the_kept_one(tmp_path):
         "validations": [[20, 40.0], [40, 80.0], [45, 79.0]],
         "validation_exact": [[20, 0.1], [40, 0.5], [45, 0.45]],
         "validation_loss": [[20, 1.2], [40, 0.4], [45, 0.41]],
+        # train.watch_unseen: de->fr beside its pivot, es->fr without one
+        "validation_unseen": [
+            [20, [["de", "fr", 30.0, 35.0], ["es", "fr", 5.0, None]]],
+            [40, [["de", "fr", 60.0, 58.0]]],
+        ],
     }
     points = curve_points(training)
     assert points["loss"] == ([10, 20, 30, 40, 45], [2.0, 1.0, 0.5, 0.3, 0.25])
     assert points["valid_chrf"] == ([20, 40, 45], [40.0, 80.0, 79.0])
     assert points["valid_exact"] == ([20, 40, 45], [0.1, 0.5, 0.45])
     assert points["valid_loss"][1] == [1.2, 0.4, 0.41] and points["selected_step"] == 40
+    assert points["valid_unseen"] == {
+        "de-fr": {"cell": ([20, 40], [30.0, 60.0]), "pivot": ([20, 40], [35.0, 58.0])},
+        "es-fr": {"cell": ([20], [5.0]), "pivot": ([], [])},
+    }
     # A module stored before `loss_every` was recorded: its settings say how often losses were logged.
     old = {key: value for key, value in training.items() if key != "loss_every"}
     assert curve_points(old, log_every=10)["loss"][0] == [10, 20, 30, 40, 45]

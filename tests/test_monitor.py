@@ -146,3 +146,54 @@ def test_a_resumed_monitor_averages_weights_validated_before_the_restart():
     resumed.check(300)
     assert resumed.restore_best() == 300  # the mean of 0, 100 and 500 is 200
     assert layer.get_weights()[0][0, 0] == 200.0 and resumed.record()["averaged_steps"] == [100, 200, 300]
+
+
+def test_unseen_directions_are_scored_beside_their_pivots_and_never_enter_the_score():
+    from plugmt.training.monitor import pairs_validator
+    from plugmt.training.prepare import unseen_directions
+
+    pairs = [("en", "de"), ("de", "en"), ("en", "fr"), ("fr", "en"), ("de", "de")]
+    unseen = unseen_directions(pairs, ["de", "en", "fr"])
+    assert unseen == {("de", "fr"): ["de", "en", "fr"], ("fr", "de"): ["fr", "en", "de"]}
+    assert unseen_directions([("en", "fr")], ["fr", "es"]) == {("en", "es"): None}
+    # Meaning i is written "<lang>i"; the fr decoder garbles German sources, every other hop is exact.
+    texts = {lang: [f"{lang}{i} words here" for i in range(6)] for lang in ("en", "de", "fr")}
+
+    def decoder(tgt):
+        def pipeline(sources):
+            if tgt == "fr" and sources[0].startswith("de"):
+                return ["zzz"] * len(sources)
+            return [s.replace(s[:2], tgt, 1) for s in sources]
+
+        return pipeline
+
+    validate = pairs_validator({t: decoder(t) for t in texts}, texts, texts, pairs, unseen)
+    result = validate(7)
+    assert result.unseen[("fr", "de")] == (100.0, 100.0)
+    chrf, pivot = result.unseen[("de", "fr")]
+    assert chrf < 10.0 and pivot == 100.0  # the pivot goes de->en->fr, around the garbling hop
+    assert result.score == 100.0  # the trained directions only
+    assert "· unseen de-fr" in result.summary() and "(pivot 100.0)" in result.summary()
+    again = Validation.from_json(result.to_json())
+    assert again.unseen == result.unseen and again.score == result.score
+
+
+def test_watched_directions_do_not_decide_which_weights_are_kept():
+    layer = keras.layers.Dense(2)
+    layer.build((None, 3))
+    scores = iter([(30.0, 10.0), (20.0, 90.0)])  # (trained chrF, unseen chrF) at steps 100, 200
+
+    def validate(step):
+        trained, unseen = next(scores)
+        return Validation(
+            step, {("en", "de"): 0.0}, {("en", "de"): trained}, {}, {("de", "fr"): (unseen, None)}
+        )
+
+    monitor = Monitor(validate, {"decoder": layer}, every=100, select="chrf")
+    for step in (100, 200):
+        monitor.check(step)
+    assert monitor.restore_best() == 100
+    assert monitor.record()["validation_unseen"] == [
+        [100, [["de", "fr", 10.0, None]]],
+        [200, [["de", "fr", 90.0, None]]],
+    ]

@@ -120,3 +120,34 @@ def test_periodic_validation_keeps_the_best_weights_and_logs_to_tensorboard(comp
     # One TensorBoard run per stage: the joint stage's curves under tb/joint.
     assert list((tmp_path / "tb" / "joint").glob("events.out.tfevents.*"))
     assert not list((tmp_path / "tb").glob("events.out.tfevents.*"))
+
+
+def test_watching_unseen_directions_scores_them_beside_their_pivots_and_leaves_training_unchanged(
+    compose, tmp_path, caplog
+):
+    """train.watch_unseen decodes more at each validation but never touches what is trained or kept."""
+    import logging
+
+    from plugmt.storage import Store
+    from plugmt.training.stages import train_joint
+
+    caplog.set_level(logging.INFO, logger="plugmt.train")
+    records, prints = {}, {}
+    for watch in ("false", "true"):
+        root = tmp_path / watch
+        cfg = compose(
+            f"store={root}", "train.steps=8", "train.validate_every=4", f"train.watch_unseen={watch}"
+        )
+        encoder, decoders = train_joint(cfg, Store(root))
+        records[watch], prints[watch] = decoders[0].meta["training"], encoder.meta["fingerprint"]
+    assert prints["true"] == prints["false"]
+    assert records["true"]["validations"] == records["false"]["validations"]
+    assert records["false"]["validation_unseen"] == []
+    watched = records["true"]["validation_unseen"]
+    assert [step for step, _ in watched] == [v[0] for v in records["true"]["validations"]]
+    # TINY trains en<->fr and en<->de: the unseen cells are de->fr and fr->de, each with a pivot via en.
+    assert [cell[:2] for cell in watched[-1][1]] == [["de", "fr"], ["fr", "de"]]
+    assert all(0.0 <= cell[2] <= 100.0 and 0.0 <= cell[3] <= 100.0 for cell in watched[-1][1])
+    assert "watching unseen directions at each validation, not part of the score: de-fr (pivot de-en-fr)" in (
+        caplog.text
+    )

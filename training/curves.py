@@ -7,10 +7,12 @@ matplotlib is imported only when a figure is drawn, with its Agg backend.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+# train.watch_unseen: one colour per unseen direction, its pivot dotted in the same colour
+UNSEEN_COLOURS = ("tab:orange", "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray")
 DEFAULT_LOG_EVERY = 100  # train.log_every's default, for modules stored before `loss_every` was kept
 
 
@@ -35,9 +37,23 @@ def curve_points(training: Mapping[str, Any], log_every: int | None = None) -> d
         "valid_chrf": series("validations"),
         "valid_exact": series("validation_exact"),
         "valid_loss": series("validation_loss"),
+        "valid_unseen": unseen_series(training.get("validation_unseen") or []),
         "selected_step": training.get("selected_step"),
         "selected_on": training.get("selected_on"),
     }
+
+
+def unseen_series(points: Sequence[Any]) -> dict[str, dict[str, tuple[list[int], list[float]]]]:
+    """train.watch_unseen's record as {"de-fr": {"cell": (steps, chrF), "pivot": (steps, chrF)}}."""
+    series: dict[str, dict[str, tuple[list[int], list[float]]]] = {}
+    for step, cells in points:
+        for src, tgt, chrf, pivot in cells:
+            lines = series.setdefault(f"{src}-{tgt}", {"cell": ([], []), "pivot": ([], [])})
+            for kind, value in (("cell", chrf), ("pivot", pivot)):
+                if value is not None:
+                    lines[kind][0].append(int(step))
+                    lines[kind][1].append(float(value))
+    return series
 
 
 def curves_figure(meta: Mapping[str, Any], path: Path, title: str) -> None:
@@ -73,6 +89,14 @@ def curves_figure(meta: Mapping[str, Any], path: Path, title: str) -> None:
             chrf_steps, chrf, "o-", color="tab:green", markersize=4, linewidth=1, label="validation chrF"
         )
         bottom.set_ylim(min(0.0, min(chrf)), 106)
+        for i, (name, lines) in enumerate(points["valid_unseen"].items()):
+            colour = UNSEEN_COLOURS[i % len(UNSEEN_COLOURS)]
+            label = f"{name} (unseen)"
+            bottom.plot(*lines["cell"], "^-", color=colour, markersize=3.5, linewidth=1, label=label)
+            if lines["pivot"][0]:
+                bottom.plot(*lines["pivot"], ":", color=colour, linewidth=1.2, label=f"{name}: its pivot")
+        if points["valid_unseen"]:
+            bottom.legend(fontsize=7, loc="upper left")
         right = bottom.twinx()
         exact_steps, exact = points["valid_exact"]
         if exact_steps:

@@ -34,10 +34,13 @@ class Validation:
     exact: dict[Pair, float]
     chrf: dict[Pair, float]
     loss: dict[Pair, float] = field(default_factory=dict)
+    # train.watch_unseen: chrF of each direction the stage does not train, and of its pivot through
+    # trained directions (None: no pivot). Shown and logged, never part of `score`.
+    unseen: dict[Pair, tuple[float, float | None]] = field(default_factory=dict)
 
     @property
     def score(self) -> float:
-        """Mean chrF over the directions."""
+        """Mean chrF over the trained directions."""
         return float(np.mean(list(self.chrf.values())))
 
     @property
@@ -51,7 +54,10 @@ class Validation:
 
     def to_json(self) -> dict[str, Any]:
         cells = [[*p, self.exact[p], self.chrf[p], self.loss.get(p)] for p in self.chrf]
-        return {"step": self.step, "cells": cells}
+        data: dict[str, Any] = {"step": self.step, "cells": cells}
+        if self.unseen:
+            data["unseen"] = [[*p, chrf, pivot] for p, (chrf, pivot) in self.unseen.items()]
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Validation:
@@ -63,13 +69,25 @@ class Validation:
             {p: e for p, e, _, _ in cells},
             {p: c for p, _, c, _ in cells},
             {p: float(x) for p, _, _, x in cells if x is not None},
+            {(c[0], c[1]): (float(c[2]), _number(c[3])) for c in data.get("unseen", [])},
         )
 
     def summary(self) -> str:
         parts = [f"{pair_name(p)} {self.chrf[p]:.1f}" for p in self.chrf]
         loss = f", loss {self.mean_loss:.4f}" if self.loss else ""
         exact = np.mean(list(self.exact.values()))
-        return f"valid chrF {self.score:.2f} (exact {exact:.3f}{loss}): " + ", ".join(parts)
+        head = f"valid chrF {self.score:.2f} (exact {exact:.3f}{loss}): "
+        return head + ", ".join(parts) + self.unseen_summary()
+
+    def unseen_summary(self) -> str:
+        """' · unseen de-fr 40.1 (pivot 45.3), ...' (empty when nothing is watched)."""
+        if not self.unseen:
+            return ""
+        parts = [
+            f"{pair_name(p)} {chrf:.1f}" + ("" if pivot is None else f" (pivot {pivot:.1f})")
+            for p, (chrf, pivot) in self.unseen.items()
+        ]
+        return " · unseen " + ", ".join(parts)
 
 
 @dataclass
@@ -143,6 +161,10 @@ class Monitor:
             values["valid/loss"] = result.mean_loss
         values.update({f"valid/chrf/{pair_name(p)}": v for p, v in result.chrf.items()})
         values.update({f"valid/exact/{pair_name(p)}": v for p, v in result.exact.items()})
+        for p, (chrf, pivot) in result.unseen.items():
+            values[f"valid/unseen/{pair_name(p)}"] = chrf
+            if pivot is not None:
+                values[f"valid/unseen_pivot/{pair_name(p)}"] = pivot
         self.scalars(step, values)
         if self.patience is None:
             return False
@@ -243,7 +265,20 @@ class Monitor:
                 [v.step, round(float(np.mean(list(v.exact.values()))), 4)] for v in self.history
             ],
             "validation_loss": [[v.step, round(v.mean_loss, 5)] for v in self.history if v.loss],
+            # train.watch_unseen: [step, [[src, tgt, chrF, its pivot's chrF or None], ...]] per validation
+            "validation_unseen": [
+                [v.step, [[*p, round(c, 2), _number(q, 2)] for p, (c, q) in v.unseen.items()]]
+                for v in self.history
+                if v.unseen
+            ],
         }
+
+
+def _number(value: float | None, digits: int | None = None) -> float | None:
+    """A float (rounded to `digits`), or None for None."""
+    if value is None:
+        return None
+    return float(value) if digits is None else round(float(value), digits)
 
 
 def _flat(weights: Mapping[str, list[np.ndarray]]) -> list[np.ndarray]:
@@ -256,8 +291,11 @@ def pairs_validator(
     sources: Mapping[str, Sequence[str]],
     references: Mapping[str, Sequence[str]],
     pairs: Sequence[Pair],
+    unseen: Mapping[Pair, Sequence[str] | None] | None = None,
 ) -> Callable[[int], Validation]:
-    """A `validate` function scoring each direction's greedy output on fixed validation rows."""
+    """A `validate` function scoring each direction's greedy output on fixed validation rows; and,
+    for each direction of `unseen` (mapped to its pivot path, or None), its chrF and its pivot's:
+    the path's hops decoded one after another (`["de", "en", "fr"]`: de->en, then en->fr)."""
     from plugmt.evaluation.metrics import score
 
     def validate(step: int) -> Validation:
@@ -268,6 +306,17 @@ def pairs_validator(
             exact[src, tgt], chrf[src, tgt] = scores["exact"], scores["chrf"]
             if hasattr(pipeline, "loss"):
                 loss[src, tgt] = round(pipeline.loss(list(sources[src]), list(references[tgt])), 6)
-        return Validation(step, exact, chrf, loss)
+        watched = {}
+        for (src, tgt), path in (unseen or {}).items():
+            reference = list(references[tgt])
+            direct = score(pipelines[tgt](list(sources[src])), reference)["chrf"]
+            pivot = None
+            if path:
+                texts = list(sources[src])
+                for lang in path[1:]:
+                    texts = pipelines[lang](texts)
+                pivot = score(texts, reference)["chrf"]
+            watched[src, tgt] = (direct, pivot)
+        return Validation(step, exact, chrf, loss, watched)
 
     return validate

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from plugmt.corpora.batches import MultiTargetBatches
 from plugmt.corpora.corpus import Corpus, sample_rows
-from plugmt.corpora.pairs import Pair, pair_name, parse_pairs
+from plugmt.corpora.pairs import Pair, pair_name, parse_pairs, pivot_path
 from plugmt.corpora.shares import training_shares
 from plugmt.corpora.vocab import Vocab
 from plugmt.errors import PlugmtError
@@ -26,6 +27,8 @@ from plugmt.training.checkpoints import run_folder
 from plugmt.training.distribute import worker_suffix
 from plugmt.training.monitor import Monitor, pairs_validator
 from plugmt.training.settings import TrainSettings
+
+log = logging.getLogger("plugmt.train")
 
 
 def steps_for(settings: TrainSettings, rows: int, pairs: Sequence[Pair], batches: MultiTargetBatches) -> int:
@@ -70,6 +73,19 @@ def validate_exact(
     return scores
 
 
+def unseen_directions(pairs: Sequence[Pair], decoders: Sequence[str]) -> dict[Pair, list[str] | None]:
+    """Each direction from a source of `pairs` into one of `decoders` that `pairs` does not train
+    (the stage's zero-shot cells), mapped to its pivot path along the trained directions (None: none)."""
+    edges = [(s, t) for s, t in pairs if s != t]
+    sources = sorted({s for s, _ in pairs})
+    return {
+        (s, t): pivot_path(s, t, edges)
+        for s in sources
+        for t in sorted(decoders)
+        if s != t and (s, t) not in set(pairs)
+    }
+
+
 def make_monitor(
     corpus: Corpus,
     pipelines: Mapping[str, Pipeline],
@@ -88,7 +104,11 @@ def make_monitor(
     for lang in {lang for pair in pairs for lang in pair}:
         texts = corpus.texts("valid", lang)
         column[lang] = [texts[i] for i in rows]
-    validate = pairs_validator(pipelines, column, column, pairs)
+    unseen = unseen_directions(pairs, list(pipelines)) if settings.watch_unseen else {}
+    if unseen:
+        names = [pair_name(p) + (f" (pivot {'-'.join(path)})" if path else "") for p, path in unseen.items()]
+        log.info(f"watching unseen directions at each validation, not part of the score: {', '.join(names)}")
+    validate = pairs_validator(pipelines, column, column, pairs, unseen)
     if settings.select not in ("loss", "chrf"):
         raise PlugmtError(f"train.select={settings.select!r} is not one of: loss, chrf")
     return Monitor(

@@ -105,6 +105,10 @@ class TrainSettings:
     student_translation: float = 0.0
     # ε of label smoothing: 1 - ε on the reference token, ε spread over the vocabulary (0 = off)
     label_smoothing: float = 0.0
+    # At each validation, also score every direction from the stage's sources into its decoders that
+    # it does not train (joint: the zero-shot cells), and its pivot through trained directions: shown,
+    # logged and plotted beside the score, never part of it (selection and stopping are unchanged)
+    watch_unseen: bool = False
 
 
 def per_slot_refusal(what: str) -> str:
