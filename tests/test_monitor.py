@@ -149,8 +149,7 @@ def test_a_resumed_monitor_averages_weights_validated_before_the_restart():
 
 
 def test_unseen_directions_are_scored_beside_their_pivots_and_never_enter_the_score():
-    from plugmt.training.monitor import pairs_validator
-    from plugmt.training.prepare import unseen_directions
+    from plugmt.training.validation import pairs_validator, unseen_directions
 
     pairs = [("en", "de"), ("de", "en"), ("en", "fr"), ("fr", "en"), ("de", "de")]
     unseen = unseen_directions(pairs, ["de", "en", "fr"])

@@ -20,74 +20,11 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from plugmt.corpora.pairs import Pair, pair_name
+from plugmt.corpora.pairs import pair_name
 from plugmt.errors import PlugmtError
+from plugmt.training.validation import Validation, rounded
 
 log = logging.getLogger("plugmt.train")
-
-
-@dataclass
-class Validation:
-    """Per-direction scores of one validation pass, and the number it is judged by."""
-
-    step: int
-    exact: dict[Pair, float]
-    chrf: dict[Pair, float]
-    loss: dict[Pair, float] = field(default_factory=dict)
-    # train.watch_unseen: chrF of each direction the stage does not train, and of its pivot through
-    # trained directions (None: no pivot). Shown and logged, never part of `score`.
-    unseen: dict[Pair, tuple[float, float | None]] = field(default_factory=dict)
-
-    @property
-    def score(self) -> float:
-        """Mean chrF over the trained directions."""
-        return float(np.mean(list(self.chrf.values())))
-
-    @property
-    def mean_loss(self) -> float:
-        """Mean teacher-forced cross-entropy per token over the directions (nan if not measured)."""
-        return float(np.mean(list(self.loss.values()))) if self.loss else float("nan")
-
-    def value(self, select: str) -> float:
-        """The number a monitor maximises: chrF, or minus the validation loss."""
-        return -self.mean_loss if select == "loss" else self.score
-
-    def to_json(self) -> dict[str, Any]:
-        cells = [[*p, self.exact[p], self.chrf[p], self.loss.get(p)] for p in self.chrf]
-        data: dict[str, Any] = {"step": self.step, "cells": cells}
-        if self.unseen:
-            data["unseen"] = [[*p, chrf, pivot] for p, (chrf, pivot) in self.unseen.items()]
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Validation:
-        cells = [
-            (tuple(c[:2]), float(c[2]), float(c[3]), c[4] if len(c) > 4 else None) for c in data["cells"]
-        ]
-        return cls(
-            int(data["step"]),
-            {p: e for p, e, _, _ in cells},
-            {p: c for p, _, c, _ in cells},
-            {p: float(x) for p, _, _, x in cells if x is not None},
-            {(c[0], c[1]): (float(c[2]), _number(c[3])) for c in data.get("unseen", [])},
-        )
-
-    def summary(self) -> str:
-        parts = [f"{pair_name(p)} {self.chrf[p]:.1f}" for p in self.chrf]
-        loss = f", loss {self.mean_loss:.4f}" if self.loss else ""
-        exact = np.mean(list(self.exact.values()))
-        head = f"valid chrF {self.score:.2f} (exact {exact:.3f}{loss}): "
-        return head + ", ".join(parts) + self.unseen_summary()
-
-    def unseen_summary(self) -> str:
-        """' · unseen de-fr 40.1 (pivot 45.3), ...' (empty when nothing is watched)."""
-        if not self.unseen:
-            return ""
-        parts = [
-            f"{pair_name(p)} {chrf:.1f}" + ("" if pivot is None else f" (pivot {pivot:.1f})")
-            for p, (chrf, pivot) in self.unseen.items()
-        ]
-        return " · unseen " + ", ".join(parts)
 
 
 @dataclass
@@ -267,56 +204,13 @@ class Monitor:
             "validation_loss": [[v.step, round(v.mean_loss, 5)] for v in self.history if v.loss],
             # train.watch_unseen: [step, [[src, tgt, chrF, its pivot's chrF or None], ...]] per validation
             "validation_unseen": [
-                [v.step, [[*p, round(c, 2), _number(q, 2)] for p, (c, q) in v.unseen.items()]]
+                [v.step, [[*p, round(c, 2), rounded(q, 2)] for p, (c, q) in v.unseen.items()]]
                 for v in self.history
                 if v.unseen
             ],
         }
 
 
-def _number(value: float | None, digits: int | None = None) -> float | None:
-    """A float (rounded to `digits`), or None for None."""
-    if value is None:
-        return None
-    return float(value) if digits is None else round(float(value), digits)
-
-
 def _flat(weights: Mapping[str, list[np.ndarray]]) -> list[np.ndarray]:
     """Layers' weights as one flat list, layers in name order."""
     return [w for name in sorted(weights) for w in weights[name]]
-
-
-def pairs_validator(
-    pipelines: Mapping[str, Callable[[Sequence[str]], list[str]]],
-    sources: Mapping[str, Sequence[str]],
-    references: Mapping[str, Sequence[str]],
-    pairs: Sequence[Pair],
-    unseen: Mapping[Pair, Sequence[str] | None] | None = None,
-) -> Callable[[int], Validation]:
-    """A `validate` function scoring each direction's greedy output on fixed validation rows; and,
-    for each direction of `unseen` (mapped to its pivot path, or None), its chrF and its pivot's:
-    the path's hops decoded one after another (`["de", "en", "fr"]`: de->en, then en->fr)."""
-    from plugmt.evaluation.metrics import score
-
-    def validate(step: int) -> Validation:
-        exact, chrf, loss = {}, {}, {}
-        for src, tgt in pairs:
-            pipeline = pipelines[tgt]
-            scores = score(pipeline(list(sources[src])), list(references[tgt]))
-            exact[src, tgt], chrf[src, tgt] = scores["exact"], scores["chrf"]
-            if hasattr(pipeline, "loss"):
-                loss[src, tgt] = round(pipeline.loss(list(sources[src]), list(references[tgt])), 6)
-        watched = {}
-        for (src, tgt), path in (unseen or {}).items():
-            reference = list(references[tgt])
-            direct = score(pipelines[tgt](list(sources[src])), reference)["chrf"]
-            pivot = None
-            if path:
-                texts = list(sources[src])
-                for lang in path[1:]:
-                    texts = pipelines[lang](texts)
-                pivot = score(texts, reference)["chrf"]
-            watched[src, tgt] = (direct, pivot)
-        return Validation(step, exact, chrf, loss, watched)
-
-    return validate

@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from plugmt.corpora.batches import MultiTargetBatches
 from plugmt.corpora.corpus import Corpus, sample_rows
-from plugmt.corpora.pairs import Pair, pair_name, parse_pairs, pivot_path
+from plugmt.corpora.pairs import Pair, pair_name, parse_pairs
 from plugmt.corpora.shares import training_shares
 from plugmt.corpora.vocab import Vocab
 from plugmt.errors import PlugmtError
@@ -25,8 +25,9 @@ from plugmt.inference.translator import Pipeline
 from plugmt.storage import Store
 from plugmt.training.checkpoints import run_folder
 from plugmt.training.distribute import worker_suffix
-from plugmt.training.monitor import Monitor, pairs_validator
+from plugmt.training.monitor import Monitor
 from plugmt.training.settings import TrainSettings
+from plugmt.training.validation import pairs_validator, unseen_directions
 
 log = logging.getLogger("plugmt.train")
 
@@ -71,19 +72,6 @@ def validate_exact(
             float(np.mean([h == r for h, r in zip(hypotheses, references, strict=True)])), 4
         )
     return scores
-
-
-def unseen_directions(pairs: Sequence[Pair], decoders: Sequence[str]) -> dict[Pair, list[str] | None]:
-    """Each direction from a source of `pairs` into one of `decoders` that `pairs` does not train
-    (the stage's zero-shot cells), mapped to its pivot path along the trained directions (None: none)."""
-    edges = [(s, t) for s, t in pairs if s != t]
-    sources = sorted({s for s, _ in pairs})
-    return {
-        (s, t): pivot_path(s, t, edges)
-        for s in sources
-        for t in sorted(decoders)
-        if s != t and (s, t) not in set(pairs)
-    }
 
 
 def make_monitor(
