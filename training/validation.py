@@ -81,12 +81,13 @@ def unseen_directions(pairs: Sequence[Pair], decoders: Sequence[str]) -> dict[Pa
     """Each direction from a source of `pairs` into one of `decoders` that `pairs` does not train
     (the stage's zero-shot cells), mapped to its pivot path along the trained directions (None: none)."""
     edges = [(s, t) for s, t in pairs if s != t]
+    trained = set(pairs)
     sources = sorted({s for s, _ in pairs})
     return {
         (s, t): pivot_path(s, t, edges)
         for s in sources
         for t in sorted(decoders)
-        if s != t and (s, t) not in set(pairs)
+        if s != t and (s, t) not in trained
     }
 
 
@@ -99,28 +100,31 @@ def pairs_validator(
 ) -> Callable[[int], Validation]:
     """A `validate` function scoring each direction's greedy output on fixed validation rows; and,
     for each direction of `unseen` (mapped to its pivot path, or None), its chrF and its pivot's:
-    the path's hops decoded one after another (`["de", "en", "fr"]`: de->en, then en->fr)."""
+    the path's hops decoded one after another (`["de", "en", "fr"]`: de->en, then en->fr); a hop
+    already decoded in the same pass (de->en, a trained direction) is reused, not decoded again."""
     from plugmt.evaluation.metrics import score
 
     def validate(step: int) -> Validation:
+        decoded: dict[tuple[str, ...], list[str]] = {}  # one pass's outputs by path: each hop decoded once
+
+        def along(path: Sequence[str]) -> list[str]:
+            key = tuple(path)
+            if key not in decoded:
+                start = list(sources[path[0]]) if len(path) == 2 else along(path[:-1])
+                decoded[key] = pipelines[path[-1]](start)
+            return decoded[key]
+
         exact, chrf, loss = {}, {}, {}
         for src, tgt in pairs:
-            pipeline = pipelines[tgt]
-            scores = score(pipeline(list(sources[src])), list(references[tgt]))
+            scores = score(along([src, tgt]), list(references[tgt]))
             exact[src, tgt], chrf[src, tgt] = scores["exact"], scores["chrf"]
-            if hasattr(pipeline, "loss"):
-                loss[src, tgt] = round(pipeline.loss(list(sources[src]), list(references[tgt])), 6)
+            if hasattr(pipelines[tgt], "loss"):
+                loss[src, tgt] = round(pipelines[tgt].loss(list(sources[src]), list(references[tgt])), 6)
         watched = {}
         for (src, tgt), path in (unseen or {}).items():
             reference = list(references[tgt])
-            direct = score(pipelines[tgt](list(sources[src])), reference)["chrf"]
-            pivot = None
-            if path:
-                texts = list(sources[src])
-                for lang in path[1:]:
-                    texts = pipelines[lang](texts)
-                pivot = score(texts, reference)["chrf"]
-            watched[src, tgt] = (direct, pivot)
+            pivot = score(along(path), reference)["chrf"] if path else None
+            watched[src, tgt] = (score(along([src, tgt]), reference)["chrf"], pivot)
         return Validation(step, exact, chrf, loss, watched)
 
     return validate
