@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from plugmt.errors import PlugmtError
 
@@ -100,3 +100,26 @@ def pivot_path(src: str, tgt: str, edges: Iterable[Pair]) -> list[str] | None:
                 previous[there] = here
                 queue.append(there)
     return None
+
+
+def path_decoder(
+    first: Callable[[str, str], list[str]],
+    then: Callable[[str, list[str]], list[str]],
+    decoded: dict[tuple[str, ...], list[str]] | None = None,
+) -> Callable[[Sequence[str]], list[str]]:
+    """A function decoding a path of languages hop by hop (`["de", "en", "fr"]`: de->en, then
+    en->fr): `first(src, tgt)` decodes the first hop from the source texts, `then(tgt, texts)` each
+    later hop from the hop before. Every path and sub-path is decoded once (kept in `decoded`, by
+    path, when the caller passes a dict to read afterwards), so a pivot reuses the cell it starts
+    with."""
+    decoded = {} if decoded is None else decoded
+
+    def along(path: Sequence[str]) -> list[str]:
+        key = tuple(path)
+        if len(key) < 2:
+            raise ValueError(f"a path needs a source and a target, not {list(key)}")
+        if key not in decoded:
+            decoded[key] = first(*key) if len(key) == 2 else then(key[-1], along(key[:-1]))
+        return decoded[key]
+
+    return along

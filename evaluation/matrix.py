@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from plugmt.corpora.corpus import Corpus, sample_rows
-from plugmt.corpora.pairs import Pair, pivot_path
+from plugmt.corpora.pairs import Pair, path_decoder, pivot_path
 from plugmt.errors import PlugmtError
 from plugmt.evaluation.diagnostics import pooled_thoughts, retrieval_table
 from plugmt.evaluation.metrics import (
@@ -165,18 +165,14 @@ def zero_shot_matrix(
     by_lang = {p.lang: p for p in plugged.values()}
     edges: set[Pair] = {tuple(p) for d in plugged.values() for p in d.module.meta.get("pairs", [])}
     edges |= {tuple(p) for m in students for p in m.meta.get("pairs", [])}  # e.g. (it, en)
+    # The source is read by the encoder of the space that reads it, into the very decoder the cell
+    # names (eval.decoders may name one by id); each later hop by the encoder's own.
     memo: dict[tuple[str, ...], list[str]] = {}
-
-    def along(path: Sequence[str]) -> list[str]:
-        key = tuple(path)
-        if key not in memo:
-            if len(path) == 2:  # the source is read by the encoder of the space that reads it,
-                # into the very decoder the cell names (eval.decoders may name one by id)
-                decoder = readers[path[0]].plug(by_lang[path[1]].module.id)
-                memo[key] = decoder.pipeline(texts[path[0]], batch_size)
-            else:
-                memo[key] = by_lang[path[-1]].pipeline(along(path[:-1]), batch_size)
-        return memo[key]
+    along = path_decoder(
+        lambda src, tgt: readers[src].plug(by_lang[tgt].module.id).pipeline(texts[src], batch_size),
+        lambda tgt, hypotheses: by_lang[tgt].pipeline(hypotheses, batch_size),
+        memo,
+    )
 
     cells = []
     todo = [(s, d) for s in sources for d in plugged.values() if d.lang != s and d.lang in texts]

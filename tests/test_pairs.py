@@ -1,6 +1,6 @@
 import pytest
 
-from plugmt.corpora.pairs import parse_pairs, pivot_path
+from plugmt.corpora.pairs import parse_pairs, path_decoder, pivot_path
 from plugmt.errors import PlugmtError
 
 LANGS = ["en", "fr", "de", "pt", "es", "iso"]
@@ -43,6 +43,28 @@ def test_pivot_takes_the_fewest_hops_through_trained_directions():
 def test_pivot_breaks_ties_alphabetically():
     edges = [("a", "x"), ("a", "b"), ("b", "z"), ("x", "z")]
     assert pivot_path("a", "z", edges) == ["a", "b", "z"]
+
+
+def test_a_path_is_decoded_hop_by_hop_and_each_hop_once():
+    calls = []
+
+    def first(src, tgt):
+        calls.append((src, tgt))
+        return [f"{src}>{tgt}"]
+
+    def then(tgt, texts):
+        calls.append((tgt,))
+        return [f"{t}>{tgt}" for t in texts]
+
+    decoded = {}
+    along = path_decoder(first, then, decoded)
+    assert along(["de", "en"]) == ["de>en"]
+    assert along(["de", "en", "fr"]) == ["de>en>fr"]  # the pivot starts from the cell's own output
+    assert along(["de", "en", "fr"]) == ["de>en>fr"]
+    assert calls == [("de", "en"), ("fr",)]
+    assert list(decoded) == [("de", "en"), ("de", "en", "fr")]
+    with pytest.raises(ValueError, match="a source and a target"):
+        along(["de"])
 
 
 def test_zero_shot_holds_directions_out_of_the_training_set():

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from plugmt.corpora.pairs import Pair, pair_name, pivot_path
+from plugmt.corpora.pairs import Pair, pair_name, path_decoder, pivot_path
 
 
 @dataclass
@@ -105,14 +105,10 @@ def pairs_validator(
     from plugmt.evaluation.metrics import score
 
     def validate(step: int) -> Validation:
-        decoded: dict[tuple[str, ...], list[str]] = {}  # one pass's outputs by path: each hop decoded once
-
-        def along(path: Sequence[str]) -> list[str]:
-            key = tuple(path)
-            if key not in decoded:
-                start = list(sources[path[0]]) if len(path) == 2 else along(path[:-1])
-                decoded[key] = pipelines[path[-1]](start)
-            return decoded[key]
+        # One pass's outputs by path: each hop decoded once.
+        along = path_decoder(
+            lambda src, tgt: pipelines[tgt](list(sources[src])), lambda tgt, texts: pipelines[tgt](texts)
+        )
 
         exact, chrf, loss = {}, {}, {}
         for src, tgt in pairs:
