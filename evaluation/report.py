@@ -4,7 +4,7 @@ a seed study as Markdown."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,16 +150,60 @@ def write_report(matrix: Matrix, out: Path) -> str:
 # --------------------------------------------------------------------------- plugmt-study
 
 
-def _mean_sd(block: Mapping[str, Any]) -> str:
+def _mean_sd(block: Mapping[str, Any], digits: int = 3) -> str:
     if block["sd"] is None:
-        return f"{block['mean']:.3f}"
-    return f"{block['mean']:.3f} ± {block['sd']:.3f}"
+        return f"{block['mean']:.{digits}f}"
+    return f"{block['mean']:.{digits}f} ± {block['sd']:.{digits}f}"
 
 
-def _ci(block: Mapping[str, Any]) -> str:
+def _ci(block: Mapping[str, Any], digits: int = 3) -> str:
     if block["ci95"] is None:
         return "— (1 seed)"
-    return f"[{block['ci95'][0]:.3f}, {block['ci95'][1]:.3f}]"
+    return f"[{block['ci95'][0]:.{digits}f}, {block['ci95'][1]:.{digits}f}]"
+
+
+def _scores_markdown(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """BLEU and chrF by kind, and each non-supervised cell against its own pivot in both (real
+    sentences, where exact match says little)."""
+    lines = [
+        "",
+        "BLEU and chrF by cell kind: mean ± sd over the per-seed means, their 95% Student-t interval,"
+        " and the worst single cell over all seeds.",
+        "",
+        "| configuration | seeds | kind | metric | cells | mean ± sd | 95% CI | worst cell |",
+        "|---|---:|---|---|---:|---:|---|---|",
+    ]
+    for row in rows:
+        for metric, label in (("bleu", "BLEU"), ("chrf", "chrF")):
+            for kind, block in row.get(metric, {}).items():
+                lines.append(
+                    f"| {row['configuration']} | {_seeds(row)} | {kind} | {label} | {block['cells']} | "
+                    f"{_mean_sd(block, 2)} | {_ci(block, 2)} | {block['min_cell']} |"
+                )
+    lines += [
+        "",
+        "Each non-supervised cell against its own pivot in BLEU and chrF (cell − pivot: above 0 the"
+        " cell beats its pivot), mean ± sd over the per-seed means, 95% interval, the worst cell, and"
+        " how many cells of all seeds sacrebleu's paired bootstrap puts below, level with or above"
+        " their pivot (p < 0.05):",
+        "",
+        "| configuration | seeds | kind | metric | cells | cell − pivot mean ± sd | 95% CI | worst cell "
+        "| below / level / above |",
+        "|---|---:|---|---|---:|---:|---|---|---|",
+    ]
+    for row in rows:
+        for kind, own in row["own_pivot"].items():
+            for metric, label in (("bleu", "BLEU"), ("chrf", "chrF")):
+                block = own.get(f"{metric}:cell-pivot")
+                if block:
+                    counts = block["verdicts"]
+                    untested = f" ({counts['untested']} untested)" if counts["untested"] else ""
+                    lines.append(
+                        f"| {row['configuration']} | {_seeds(row)} | {kind} | {label} | {block['cells']} | "
+                        f"{_mean_sd(block, 2)} | {_ci(block, 2)} | {block['min_cell']} | "
+                        f"{counts['below']} / {counts['level']} / {counts['above']}{untested} |"
+                    )
+    return lines
 
 
 def _seeds(row: Mapping[str, Any]) -> str:
@@ -204,6 +248,8 @@ def study_markdown(study: Mapping[str, Any]) -> str:
                     + " | ".join(ratio_cells)
                     + f" | {_mean_sd(gap)} | {_ci(gap)} | {gap['max_cell']} |"
                 )
+    if any("bleu" in row or "chrf" in row for row in rows):
+        lines += _scores_markdown(rows)
     if study["failed"]:
         lines += [
             "",

@@ -6,8 +6,9 @@ A result is a distribution over seeds, not a run: per configuration and cell kin
 zero-shot, plugged, foreign, and the pivot along each non-supervised cell) the mean exact match ±
 its sd over the per-seed means, a 95% Student-t interval of that mean, the lowest per-seed mean and
 the worst single cell, named. Each non-supervised cell is compared with its own pivot (exact ÷
-pivot exact, pivot exact − exact), never with a pooled pivot mean; chrF per kind too when the
-matrices carry it. A job without a usable `matrix.json` is listed as failed and the rest is still
+pivot exact, pivot exact − exact), never with a pooled pivot mean. When the matrices carry BLEU
+and chrF (real sentences), both per kind too, and each cell minus its own pivot in both with how
+many cells sacrebleu's paired bootstrap (stored in the matrix) puts below, level with or above it. A job without a usable `matrix.json` is listed as failed and the rest is still
 summarised.
 """
 
@@ -16,30 +17,21 @@ from __future__ import annotations
 import json
 import math
 import re
-import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from plugmt.errors import PlugmtError, one_line
+from plugmt.evaluation.distribution import Value, spread
 
 IGNORED = ("seed=", "experiment=", "hydra.", "store=")
 KINDS = ("supervised", "zero-shot", "plugged", "plugged-source", "plugged-both", "foreign")
 NON_SUPERVISED = ("zero-shot", "plugged", "plugged-source", "plugged-both", "foreign")
-
-# Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom; beyond 30, the normal's 1.96.
-_T95 = """12.706 4.303 3.182 2.776 2.571 2.447 2.365 2.306 2.262 2.228 2.201 2.179 2.160 2.145 2.131
-2.120 2.110 2.101 2.093 2.086 2.080 2.074 2.069 2.064 2.060 2.056 2.052 2.048 2.045 2.042"""
-T95 = {df: float(t) for df, t in enumerate(_T95.split(), start=1)}
-
-
-def t95(df: int) -> float:
-    """The t factor of a two-sided 95% interval with `df` degrees of freedom (df >= 1)."""
-    if df < 1:
-        raise ValueError(f"a t interval needs at least one degree of freedom, not {df}")
-    return T95.get(df, 1.96)
+SCORES = ("bleu", "chrf")  # real sentences: the matrices carry them beside exact match
+SIGNIFICANT = 0.05  # a cell differs from its pivot when the paired bootstrap's p is below this
+VERDICTS = ("below", "level", "above", "untested")
 
 
 @dataclass
@@ -143,88 +135,56 @@ def find_jobs(folder: Path) -> list[Job]:
     return jobs
 
 
-# --------------------------------------------------------------------------- statistics
-
-
-Value = tuple[float, str, str]  # a cell's number, its route (fr→de, fr→en→de) and its seed
-
-
-def spread(per_seed: Sequence[Sequence[Value]]) -> dict[str, Any]:
-    """Values grouped by seed, each with the cell it came from, as a distribution.
-
-    mean, sd and the 95% Student-t interval are over the per-seed means (one seed: no sd, no
-    interval); min and max are over every single cell, named in `min_cell` / `max_cell`
-    (e.g. `fr→de 0.91, seed 1`).
-    """
-    groups = [list(values) for values in per_seed if values]
-    means = [statistics.fmean(value[0] for value in values) for values in groups]
-    every = [item for values in groups for item in values]
-    low = min(every, key=lambda item: item[0])
-    high = max(every, key=lambda item: item[0])
-    mean = statistics.fmean(means)
-    sd = statistics.stdev(means) if len(means) > 1 else None
-    ci = None
-    if sd is not None:
-        half = t95(len(means) - 1) * sd / math.sqrt(len(means))
-        ci = [mean - half, mean + half]
-    return {
-        "seeds": len(means),
-        "cells": len(every),
-        "mean": mean,
-        "sd": sd,
-        "ci95": ci,
-        "seed_means": means,
-        "min_seed_mean": min(means),
-        "max_seed_mean": max(means),
-        "min": low[0],
-        "min_cell": f"{low[1]} {low[0]:.2f}, seed {low[2]}",
-        "max": high[0],
-        "max_cell": f"{high[1]} {high[0]:.2f}, seed {high[2]}",
-    }
+def _verdict(cell: dict[str, Any], pivot: dict[str, Any], metric: str) -> str:
+    """How sacrebleu's paired bootstrap (in the matrix) places a cell against its pivot in `metric`:
+    "below" or "above" at p < 0.05, else "level"; "untested" when the matrix has no p."""
+    p = ((pivot.get("paired_bootstrap") or {}).get(metric) or {}).get("p")
+    if not _number(p):
+        return "untested"
+    if p >= SIGNIFICANT:
+        return "level"
+    return "below" if cell[metric] < pivot[metric] else "above"
 
 
 def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> dict[str, Any]:
-    """One configuration's row: every kind's exact match, the pivots, own-pivot ratios, retrieval."""
-    exact: dict[str, list[list[Value]]] = defaultdict(list)
-    chrf: dict[str, list[list[Value]]] = defaultdict(list)
-    ratios: dict[str, list[list[Value]]] = defaultdict(list)
-    gaps: dict[str, list[list[Value]]] = defaultdict(list)
+    """One configuration's row: every kind's exact match (and BLEU and chrF when the matrices have
+    them), the pivots, each cell against its own pivot, retrieval."""
+    # table ("exact", "chrf", "exact/pivot", "chrf:cell-pivot", ...) -> kind -> one list per seed
+    tables: dict[str, dict[str, list[list[Value]]]] = defaultdict(lambda: defaultdict(list))
     undefined: dict[str, int] = defaultdict(int)
+    verdicts: Counter[tuple[str, str, str]] = Counter()  # (kind, metric, verdict) -> cells
     retrieval: list[list[Value]] = []
     for job in jobs:
         matrix, seed = job.matrix or {}, job.seed
-        by_kind: dict[str, list[Value]] = defaultdict(list)
-        chrf_by_kind: dict[str, list[Value]] = defaultdict(list)
-        ratio: dict[str, list[Value]] = defaultdict(list)
-        gap: dict[str, list[Value]] = defaultdict(list)
+        here: dict[str, dict[str, list[Value]]] = defaultdict(lambda: defaultdict(list))
         for cell in matrix.get("cells", []):
             kind, route = cell["kind"], f"{cell.get('src', '?')}→{cell.get('tgt', '?')}"
-            by_kind[kind].append((float(cell["exact"]), route, seed))
-            if _number(cell.get("chrf")):
-                chrf_by_kind[kind].append((float(cell["chrf"]), route, seed))
+            for metric in ("exact", *SCORES):
+                if _number(cell.get(metric)):
+                    here[metric][kind].append((float(cell[metric]), route, seed))
             pivot = cell.get("pivot")
             if kind == "supervised" or not pivot:
                 continue
             path = pivot.get("path")
             pivot_route = "→".join(path) if isinstance(path, list) else f"pivot of {route}"
-            by_kind["pivot"].append((float(pivot["exact"]), pivot_route, seed))
-            if _number(pivot.get("chrf")):
-                chrf_by_kind["pivot"].append((float(pivot["chrf"]), pivot_route, seed))
+            for metric in ("exact", *SCORES):
+                if _number(pivot.get(metric)):
+                    here[metric]["pivot"].append((float(pivot[metric]), pivot_route, seed))
             # Against its own pivot, cell by cell: a pooled pivot mean would hide a weak cell
             # behind a strong pivot elsewhere.
-            gap[kind].append((float(pivot["exact"]) - float(cell["exact"]), route, seed))
+            here["pivot-exact"][kind].append((float(pivot["exact"]) - float(cell["exact"]), route, seed))
             if pivot["exact"] > 0:
-                ratio[kind].append((float(cell["exact"]) / float(pivot["exact"]), route, seed))
+                here["exact/pivot"][kind].append((float(cell["exact"]) / float(pivot["exact"]), route, seed))
             else:
                 undefined[kind] += 1
-        for kind, values in by_kind.items():
-            exact[kind].append(values)
-        for kind, values in chrf_by_kind.items():
-            chrf[kind].append(values)
-        for kind, values in ratio.items():
-            ratios[kind].append(values)
-        for kind, values in gap.items():
-            gaps[kind].append(values)
+            for metric in SCORES:
+                if _number(cell.get(metric)) and _number(pivot.get(metric)):
+                    difference = float(cell[metric]) - float(pivot[metric])
+                    here[f"{metric}:cell-pivot"][kind].append((difference, route, seed))
+                    verdicts[kind, metric, _verdict(cell, pivot, metric)] += 1
+        for table, by_kind in here.items():
+            for kind, values in by_kind.items():
+                tables[table][kind].append(values)
         diagnostics = matrix.get("thought_diagnostics") or []
         seed_retrieval = [
             (float(d["retrieval"]), f"{d.get('src', '?')}→{d.get('tgt', '?')}", seed)
@@ -233,24 +193,36 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
         ]
         if seed_retrieval:
             retrieval.append(seed_retrieval)
+
+    def by_kind(table: str) -> dict[str, Any]:
+        return {kind: spread(tables[table][kind]) for kind in (*KINDS, "pivot") if tables[table].get(kind)}
+
     row: dict[str, Any] = {
         "configuration": name,
         "seeds": len(jobs),
         "seed_values": [job.seed for job in jobs],
         "jobs": [job.name for job in jobs],
         "failed": failed,
-        "exact": {kind: spread(exact[kind]) for kind in (*KINDS, "pivot") if exact.get(kind)},
+        "exact": by_kind("exact"),
         "own_pivot": {},
     }
-    if chrf:  # chrF when the matrices have it (the study plot's second panel)
-        row["chrf"] = {kind: spread(chrf[kind]) for kind in (*KINDS, "pivot") if chrf.get(kind)}
+    for metric in SCORES:  # BLEU and chrF when the matrices have them (chrF: the study plot's 2nd panel)
+        if tables[metric]:
+            row[metric] = by_kind(metric)
     for kind in NON_SUPERVISED:
-        if gaps.get(kind):
+        if tables["pivot-exact"].get(kind):
+            ratios = tables["exact/pivot"].get(kind)
             row["own_pivot"][kind] = {
-                "exact/pivot": spread(ratios[kind]) if ratios.get(kind) else None,
-                "pivot-exact": spread(gaps[kind]),
+                "exact/pivot": spread(ratios) if ratios else None,
+                "pivot-exact": spread(tables["pivot-exact"][kind]),
                 "undefined_ratios": undefined[kind],  # cells whose pivot had exact match 0
             }
+            for metric in SCORES:  # cell − pivot; how many cells the paired bootstrap puts below it
+                if tables[f"{metric}:cell-pivot"].get(kind):
+                    row["own_pivot"][kind][f"{metric}:cell-pivot"] = {
+                        **spread(tables[f"{metric}:cell-pivot"][kind]),
+                        "verdicts": {v: verdicts[kind, metric, v] for v in VERDICTS},
+                    }
     if retrieval:
         row["retrieval"] = spread(retrieval)
     return row

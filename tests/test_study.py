@@ -5,8 +5,9 @@ import pytest
 
 from plugmt.cli.study_cli import main
 from plugmt.errors import PlugmtError
+from plugmt.evaluation.distribution import t95
 from plugmt.evaluation.report import study_markdown as markdown
-from plugmt.evaluation.study import summarise, t95
+from plugmt.evaluation.study import summarise
 
 
 def _cell(src, tgt, kind, exact, pivot=None, path=None):
@@ -219,3 +220,45 @@ def test_the_study_summarises_chrf_when_the_matrices_have_it(tmp_path):
     assert row["chrf"]["pivot"]["mean"] == pytest.approx(95.0) and row["chrf"]["supervised"]["sd"] == 0.0
     main([str(tmp_path)])
     assert (tmp_path / "study.png").is_file()
+
+
+def _scored(src, tgt, kind, bleu, chrf, pivot=None, p=None):
+    """A real-sentence cell: BLEU and chrF, and a pivot (bleu, chrf) with the paired bootstrap's p."""
+    cell = {**_cell(src, tgt, kind, 0.05, pivot=None if pivot is None else 0.05), "bleu": bleu, "chrf": chrf}
+    if pivot is not None:
+        cell["pivot"] |= {"bleu": pivot[0], "chrf": pivot[1]}
+        if p is not None:
+            cell["pivot"]["paired_bootstrap"] = {m: {"p": p[i]} for i, m in enumerate(("bleu", "chrf"))}
+    return cell
+
+
+def test_real_sentences_compare_each_cell_with_its_pivot_in_bleu_and_chrf(tmp_path):
+    # Zero-shot − pivot in BLEU per seed: (-5, +1) -> -2, and (-3, -1) -> -2; chrF (-2, +2) -> 0 and
+    # (-4, 0) -> -2. The paired bootstrap's p decides below / level / above, not the sign alone.
+    seeds = {
+        0: [
+            _scored("en", "de", "supervised", 35.0, 60.0),
+            _scored("de", "fr", "zero-shot", 25.0, 50.0, pivot=(30.0, 52.0), p=(0.001, 0.01)),
+            _scored("fr", "de", "zero-shot", 24.0, 52.0, pivot=(23.0, 50.0), p=(0.30, 0.02)),
+        ],
+        1: [
+            _scored("en", "de", "supervised", 33.0, 58.0),
+            _scored("de", "fr", "zero-shot", 27.0, 48.0, pivot=(30.0, 52.0), p=(0.04, 0.001)),
+            _scored("fr", "de", "zero-shot", 22.0, 50.0, pivot=(23.0, 50.0)),
+        ],
+    }
+    for seed, cells in seeds.items():
+        _job(tmp_path, str(seed), ["experiment=multi30k", f"seed={seed}"], cells)
+    row = summarise(tmp_path)["configurations"][0]
+    assert row["bleu"]["supervised"]["mean"] == pytest.approx(34.0)
+    assert row["bleu"]["pivot"]["mean"] == pytest.approx(26.5)
+    bleu, chrf = (row["own_pivot"]["zero-shot"][f"{m}:cell-pivot"] for m in ("bleu", "chrf"))
+    assert bleu["mean"] == pytest.approx(-2.0) and bleu["sd"] == pytest.approx(0.0)
+    assert bleu["min_cell"] == "de→fr -5.00, seed 0"
+    assert chrf["seed_means"] == pytest.approx([0.0, -2.0])
+    assert bleu["verdicts"] == {"below": 2, "level": 1, "above": 0, "untested": 1}
+    assert chrf["verdicts"] == {"below": 2, "level": 0, "above": 1, "untested": 1}
+    text = markdown(summarise(tmp_path))
+    expected = "| -2.00 ± 0.00 | [-2.00, -2.00] | de→fr -5.00, seed 0 | 2 / 1 / 0 (1 untested) |"
+    assert "| zero-shot | BLEU | 4 " + expected in text
+    assert "| supervised | chrF | 2 | 59.00 ± 1.41 |" in text
