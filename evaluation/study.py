@@ -8,8 +8,8 @@ its sd over the per-seed means, a 95% Student-t interval of that mean, the lowes
 the worst single cell, named. Each non-supervised cell is compared with its own pivot (exact ÷
 pivot exact, pivot exact − exact), never with a pooled pivot mean. When the matrices carry BLEU
 and chrF (real sentences), both per kind too, and each cell minus its own pivot in both with how
-many cells sacrebleu's paired bootstrap (stored in the matrix) puts below, level with or above it. A job without a usable `matrix.json` is listed as failed and the rest is still
-summarised.
+many cells sacrebleu's paired bootstrap (stored in the matrix) puts below, level with or above it.
+A job without a usable `matrix.json` is listed as failed and the rest is still summarised.
 """
 
 from __future__ import annotations
