@@ -180,6 +180,9 @@ def _scores_markdown(rows: Sequence[Mapping[str, Any]]) -> list[str]:
                     f"| {row['configuration']} | {_seeds(row)} | {kind} | {label} | {block['cells']} | "
                     f"{_mean_sd(block, 2)} | {_ci(block, 2)} | {block['min_cell']} |"
                 )
+    owns = [own for row in rows for own in row["own_pivot"].values()]
+    if not any(key.endswith(":cell-pivot") for own in owns for key in own):
+        return lines  # no zero-shot or plugged cell (e.g. a beam run over supervised cells only)
     lines += [
         "",
         "Each non-supervised cell against its own pivot in BLEU and chrF (cell − pivot: above 0 the"

@@ -262,3 +262,7 @@ def test_real_sentences_compare_each_cell_with_its_pivot_in_bleu_and_chrf(tmp_pa
     expected = "| -2.00 ± 0.00 | [-2.00, -2.00] | de→fr -5.00, seed 0 | 2 / 1 / 0 (1 untested) |"
     assert "| zero-shot | BLEU | 4 " + expected in text
     assert "| supervised | chrF | 2 | 59.00 ± 1.41 |" in text
+    for job in ("0", "1"):  # supervised cells only: no own-pivot table, not even its header
+        (tmp_path / job / "matrix.json").write_text(json.dumps({"cells": seeds[int(job)][:1]}))
+    text = markdown(summarise(tmp_path))
+    assert "| supervised | BLEU | 2 | 34.00 ± 1.41 |" in text and "cell − pivot" not in text
