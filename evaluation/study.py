@@ -29,7 +29,7 @@ from plugmt.evaluation.distribution import Value, spread
 IGNORED = ("seed=", "experiment=", "hydra.", "store=")
 KINDS = ("supervised", "zero-shot", "plugged", "plugged-source", "plugged-both", "foreign")
 NON_SUPERVISED = ("zero-shot", "plugged", "plugged-source", "plugged-both", "foreign")
-SCORES = ("bleu", "chrf")  # real sentences: the matrices carry them beside exact match
+SENTENCE_METRICS = ("bleu", "chrf")  # the matrices of real sentences carry them beside exact match
 SIGNIFICANT = 0.05  # a cell differs from its pivot when the paired bootstrap's p is below this
 VERDICTS = ("below", "level", "above", "untested")
 
@@ -159,7 +159,7 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
         here: dict[str, dict[str, list[Value]]] = defaultdict(lambda: defaultdict(list))
         for cell in matrix.get("cells", []):
             kind, route = cell["kind"], f"{cell.get('src', '?')}→{cell.get('tgt', '?')}"
-            for metric in ("exact", *SCORES):
+            for metric in ("exact", *SENTENCE_METRICS):
                 if _number(cell.get(metric)):
                     here[metric][kind].append((float(cell[metric]), route, seed))
             pivot = cell.get("pivot")
@@ -167,7 +167,7 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
                 continue
             path = pivot.get("path")
             pivot_route = "→".join(path) if isinstance(path, list) else f"pivot of {route}"
-            for metric in ("exact", *SCORES):
+            for metric in ("exact", *SENTENCE_METRICS):
                 if _number(pivot.get(metric)):
                     here[metric]["pivot"].append((float(pivot[metric]), pivot_route, seed))
             # Against its own pivot, cell by cell: a pooled pivot mean would hide a weak cell
@@ -177,7 +177,7 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
                 here["exact/pivot"][kind].append((float(cell["exact"]) / float(pivot["exact"]), route, seed))
             else:
                 undefined[kind] += 1
-            for metric in SCORES:
+            for metric in SENTENCE_METRICS:
                 if _number(cell.get(metric)) and _number(pivot.get(metric)):
                     difference = float(cell[metric]) - float(pivot[metric])
                     here[f"{metric}:cell-pivot"][kind].append((difference, route, seed))
@@ -206,7 +206,7 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
         "exact": by_kind("exact"),
         "own_pivot": {},
     }
-    for metric in SCORES:  # BLEU and chrF when the matrices have them (chrF: the study plot's 2nd panel)
+    for metric in SENTENCE_METRICS:  # when the matrices have them (chrF: the study plot's 2nd panel)
         if tables[metric]:
             row[metric] = by_kind(metric)
     for kind in NON_SUPERVISED:
@@ -217,7 +217,7 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
                 "pivot-exact": spread(tables["pivot-exact"][kind]),
                 "undefined_ratios": undefined[kind],  # cells whose pivot had exact match 0
             }
-            for metric in SCORES:  # cell − pivot; how many cells the paired bootstrap puts below it
+            for metric in SENTENCE_METRICS:  # cell − pivot; how many cells the paired bootstrap puts below it
                 if tables[f"{metric}:cell-pivot"].get(kind):
                     row["own_pivot"][kind][f"{metric}:cell-pivot"] = {
                         **spread(tables[f"{metric}:cell-pivot"][kind]),
