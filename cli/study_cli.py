@@ -8,11 +8,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from plugmt.cli.runtime import version_line
+from plugmt.cli.runtime import quiet_tensorflow, version_line
 from plugmt.errors import PlugmtError, exit_with_error
 from plugmt.evaluation import study
-from plugmt.evaluation.figures import study_figure
-from plugmt.evaluation.report import study_markdown
 from plugmt.evaluation.study import summarise
 
 
@@ -32,6 +30,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             " the output and left out of the summary",
             file=sys.stderr,
         )
+    # The report and the figure import the matrix code, which starts TensorFlow: quietly, as every
+    # command does, so its start-up lines stay out of the output.
+    quiet_tensorflow()
+    from plugmt.evaluation.figures import study_figure
+    from plugmt.evaluation.report import study_markdown
+
     print(json.dumps(result, indent=1) if args.json else study_markdown(result), end="")
     figure = Path(args.folder) / "study.png"
     try:

@@ -1,5 +1,7 @@
 import json
 import math
+import subprocess
+import sys
 
 import pytest
 
@@ -266,3 +268,15 @@ def test_real_sentences_compare_each_cell_with_its_pivot_in_bleu_and_chrf(tmp_pa
         (tmp_path / job / "matrix.json").write_text(json.dumps({"cells": seeds[int(job)][:1]}))
     text = markdown(summarise(tmp_path))
     assert "| supervised | BLEU | 2 | 34.00 ± 1.41 |" in text and "cell − pivot" not in text
+
+
+def test_the_study_command_keeps_tensorflow_s_start_up_lines_out_of_its_output(study):
+    # A fresh interpreter: this one started TensorFlow already (conftest), quietly.
+    run = subprocess.run(
+        [sys.executable, "-c", f"from plugmt.cli.study_cli import main; main([{str(study)!r}])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "| encoder=lstm | 3 | supervised |" in run.stdout
+    assert run.stderr.strip() == f"plugmt-study: wrote {study / 'study.png'}"
