@@ -86,8 +86,9 @@ def curves_figure(meta: Mapping[str, Any], path: Path, title: str) -> None:
     chrf_steps, chrf = points["valid_chrf"]
     if chrf_steps:
         bottom.plot(
-            chrf_steps, chrf, "o-", color="tab:green", markersize=4, linewidth=1, label="validation chrF"
-        )
+            chrf_steps, chrf, "o-", color="tab:green", markersize=4, linewidth=1,
+            label="validation chrF (left axis)",
+        )  # fmt: skip
         bottom.set_ylim(min(0.0, min(chrf)), 106)
         for i, (name, lines) in enumerate(points["valid_unseen"].items()):
             colour = UNSEEN_COLOURS[i % len(UNSEEN_COLOURS)]
@@ -95,15 +96,18 @@ def curves_figure(meta: Mapping[str, Any], path: Path, title: str) -> None:
             bottom.plot(*lines["cell"], "^-", color=colour, markersize=3.5, linewidth=1, label=label)
             if lines["pivot"][0]:
                 bottom.plot(*lines["pivot"], ":", color=colour, linewidth=1.2, label=f"{name}: its pivot")
-        if points["valid_unseen"]:
-            bottom.legend(fontsize=7, loc="upper left")
         right = bottom.twinx()
         exact_steps, exact = points["valid_exact"]
         if exact_steps:
-            right.plot(exact_steps, exact, "s--", color="tab:purple", markersize=3.5, linewidth=0.9)
-            right.plot([], [], "s--", color="tab:purple", label="validation exact match (right axis)")
-        right.plot([], [], "o-", color="tab:green", label="validation chrF (left axis)")
-        right.legend(fontsize=8, loc="center right")
+            right.plot(exact_steps, exact, "s--", color="tab:purple", markersize=3.5, linewidth=0.9,
+                       label="validation exact match (right axis)")  # fmt: skip
+        # one legend below the panel: inside it, the entries hid lines wherever they were put
+        handles, labels = bottom.get_legend_handles_labels()
+        more_handles, more_labels = right.get_legend_handles_labels()
+        bottom.legend(
+            handles + more_handles, labels + more_labels, fontsize=7, loc="upper center",
+            bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False,
+        )  # fmt: skip
         right.set_ylim(-0.02 * 1.06, 1.06)
         right.set_ylabel("exact match")
     else:
