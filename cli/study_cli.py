@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from plugmt.cli.runtime import quiet_tensorflow, version_line
+from plugmt.cli.runtime import version_line
 from plugmt.errors import PlugmtError, exit_with_error
 from plugmt.evaluation import study
 from plugmt.evaluation.study import summarise
@@ -30,9 +30,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             " the output and left out of the summary",
             file=sys.stderr,
         )
-    # The report and the figure import the matrix code, which starts TensorFlow: quietly, as every
-    # command does, so its start-up lines stay out of the output.
-    quiet_tensorflow()
+    # Reading matrices needs no model: the report and the figure import no TensorFlow (a test says so),
+    # so none of its start-up lines can reach the output.
     from plugmt.evaluation.figures import study_figure
     from plugmt.evaluation.report import study_markdown
 

@@ -6,12 +6,11 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plugmt.corpora.corpus import Corpus, sample_rows
 from plugmt.corpora.pairs import Pair, path_decoder, pivot_path
 from plugmt.errors import PlugmtError
-from plugmt.evaluation.diagnostics import pooled_thoughts, retrieval_table
 from plugmt.evaluation.metrics import (
     bootstrap_interval,
     exact_hits,
@@ -20,11 +19,13 @@ from plugmt.evaluation.metrics import (
     signatures,
     wilson_interval,
 )
-from plugmt.inference.translator import Translator
 from plugmt.progress import eta
 from plugmt.storage import StoredModule
 from plugmt.storage.module import space_of
 from plugmt.storage.spaces import space_members
+
+if TYPE_CHECKING:  # TensorFlow is imported where a model runs: reading a matrix (report, study) needs none
+    from plugmt.inference.translator import Translator
 
 log = logging.getLogger("plugmt.eval")
 
@@ -232,6 +233,8 @@ def space_diagnostics(
     """Thought retrieval between every two source languages, each read by the encoder of the space
     that reads it (`readers`); a pair with a student's language names the student (teacher<->student
     retrieval). Each language is pooled once."""
+    from plugmt.evaluation.diagnostics import pooled_thoughts, retrieval_table
+
     thoughts: dict[str, Any] = {}
     for reader in {id(r): r for r in readers.values()}.values():
         langs = {lang: texts[lang] for lang, r in readers.items() if r is reader}

@@ -270,13 +270,19 @@ def test_real_sentences_compare_each_cell_with_its_pivot_in_bleu_and_chrf(tmp_pa
     assert "| supervised | BLEU | 2 | 34.00 ± 1.41 |" in text and "cell − pivot" not in text
 
 
-def test_the_study_command_keeps_tensorflow_s_start_up_lines_out_of_its_output(study):
-    # A fresh interpreter: this one started TensorFlow already (conftest), quietly.
+def test_the_study_command_reads_matrices_without_starting_tensorflow(study):
+    # A fresh interpreter: this one started TensorFlow already (conftest). No model runs in a study,
+    # so TensorFlow's start-up lines (and its seconds) have no reason to be there.
+    code = (
+        "import sys\nfrom plugmt.cli.study_cli import main\n"
+        f"main([{str(study)!r}])\nprint('tensorflow imported:', 'tensorflow' in sys.modules)"
+    )
     run = subprocess.run(
-        [sys.executable, "-c", f"from plugmt.cli.study_cli import main; main([{str(study)!r}])"],
+        [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         check=True,
     )
     assert "| encoder=lstm | 3 | supervised |" in run.stdout
+    assert run.stdout.rstrip().endswith("tensorflow imported: False")
     assert run.stderr.strip() == f"plugmt-study: wrote {study / 'study.png'}"
