@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 
 from plugmt.corpora.batches import MultiTargetBatches
 from plugmt.registry import load_decoder, load_encoder
@@ -161,8 +162,24 @@ def test_the_same_command_finds_the_same_run_folder(compose, tmp_path):
         return run_folder(tmp_path, "joint", compose(f"store={tmp_path}", *overrides))
 
     assert folder() == folder("train.resume=false")  # resume=false wipes this very folder
+    # the TensorBoard folder names no computation (the Multi30k preset puts it under Hydra's dated folder)
+    assert folder() == folder("train.tensorboard=outputs/12-01/tb") == folder("train.tensorboard=elsewhere")
+    assert folder() != folder("train.thought_noise=0.3") != folder("train.thought_noise=0.0")
     assert folder() != folder("seed=1")
     assert folder().parent == tmp_path / RUNS
+
+
+def test_a_train_setting_added_at_its_default_leaves_the_run_folder_where_it_was(compose, tmp_path):
+    from plugmt.training.checkpoints import run_folder
+
+    today = compose(f"store={tmp_path}", "train.precision=float32", "train.thought_noise=0.2")
+    before = OmegaConf.create(OmegaConf.to_container(today, resolve=True))
+    del before.train.precision  # a config from before train.precision existed: float32 implied
+    assert run_folder(tmp_path, "joint", before) == run_folder(tmp_path, "joint", today)
+    del before.train.thought_noise  # its default is 0.2 too; the same config again
+    assert run_folder(tmp_path, "joint", before) == run_folder(tmp_path, "joint", today)
+    before.train.precision = "bf16"  # a setting off its default is part of the run
+    assert run_folder(tmp_path, "joint", before) != run_folder(tmp_path, "joint", today)
 
 
 def test_the_store_listing_ignores_run_folders(uninterrupted, tmp_path):

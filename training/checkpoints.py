@@ -11,6 +11,7 @@ during a write leaves the index pointing at the previous, complete checkpoint.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -26,19 +27,33 @@ from omegaconf import DictConfig, OmegaConf
 
 from plugmt.atomic import atomic_path
 from plugmt.errors import PlugmtError
+from plugmt.training.settings import TrainSettings
 
 log = logging.getLogger("plugmt.train")
 
 RUNS = ".runs"  # under the store root; hidden, so the store's listings never see it
 _IDENTITY_KEYS = ("seed", "data", "encoder", "decoder", "train")
-_NOT_IDENTITY = ("resume",)  # train.* keys that do not change what a run computes
+# train.* keys that do not change what a run computes: a TensorBoard folder under Hydra's dated output
+# folder (the Multi30k preset's) must not send the same command, run again, to a fresh run folder
+_NOT_IDENTITY = ("resume", "tensorboard")
+
+
+def _train_identity(train: Mapping[str, Any] | None) -> dict[str, Any]:
+    """train.* as it defines a run: a key at its TrainSettings default is left out, so a setting added
+    to plugmt later (at a default that keeps the old behaviour) leaves a run folder where it was."""
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainSettings)}
+    return {
+        k: v
+        for k, v in (train or {}).items()
+        if k not in _NOT_IDENTITY and not (k in defaults and defaults[k] == v)
+    }
 
 
 def run_folder(store_root: Path, stage: str, cfg: DictConfig, extra: Mapping[str, Any] | None = None) -> Path:
     """`<store>/.runs/<hash>`: the same command (same store, stage, settings) gives the same folder."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
     identity = {key: resolved.get(key) for key in _IDENTITY_KEYS}
-    identity["train"] = {k: v for k, v in (identity["train"] or {}).items() if k not in _NOT_IDENTITY}
+    identity["train"] = _train_identity(identity["train"])
     identity.update(store=str(Path(store_root).expanduser().resolve()), stage=stage, extra=extra or {})
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
     return Path(store_root).expanduser() / RUNS / f"{stage}-{digest[:16]}"
