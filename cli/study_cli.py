@@ -11,6 +11,8 @@ from pathlib import Path
 from plugmt.cli.runtime import version_line
 from plugmt.errors import PlugmtError, exit_with_error
 from plugmt.evaluation import study
+from plugmt.evaluation.figures import study_figure  # no TensorFlow: a study runs no model (tested)
+from plugmt.evaluation.report import study_markdown
 from plugmt.evaluation.study import summarise
 
 
@@ -30,11 +32,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             " the output and left out of the summary",
             file=sys.stderr,
         )
-    # Reading matrices needs no model: the report and the figure import no TensorFlow (a test says so),
-    # so none of its start-up lines can reach the output.
-    from plugmt.evaluation.figures import study_figure
-    from plugmt.evaluation.report import study_markdown
-
     print(json.dumps(result, indent=1) if args.json else study_markdown(result), end="")
     figure = Path(args.folder) / "study.png"
     try:
