@@ -23,6 +23,14 @@ log = logging.getLogger("plugmt.data")
 
 VOCAB_FORMAT = 1  # bump when the training settings below change: it is part of the cache key
 
+WORD_BOUNDARY = "\u2581"  # "▁": SentencePiece's stand-in for a space, inside the pieces it learns
+
+
+def isolated_symbols(isolate: str) -> list[str]:
+    """`data.isolate` as SentencePiece's user-defined symbols: a space is its "▁", so that it becomes
+    a piece of its own (as a space, SentencePiece would never see it: it turns spaces into "▁" first)."""
+    return sorted(set(isolate.replace(" ", WORD_BOUNDARY)))
+
 
 def cache_root(cache_dir: str | Path | None) -> Path:
     """plugmt's cache folder: `data.cache_dir`, else $PLUGMT_CACHE, else ~/.cache/plugmt."""
@@ -74,7 +82,9 @@ class Vocab:
         piece of its own, so a number reads the same in every format ("1950" after a space or
         after "12.02."); without it BPE learns pieces such as ".02.195" that no other format shares.
         `isolate`: characters that are always a piece of their own and never inside another (e.g.
-        "." cuts "12.02.1950" into "12 . 02 . 1950", so the year is one piece, as in other formats).
+        "." cuts "12.02.1950" into "12 . 02 . 1950", so the year is one piece, as in other formats; a
+        space keeps word boundaries out of pieces, so "1950" after a space (May 5, 1950) is the piece
+        it is where no space comes before it, as in 1950年5月5日).
         """
         buffer = io.BytesIO()
         try:
@@ -86,7 +96,7 @@ class Vocab:
                 # char and bpe: `size` is an upper bound (BPE stops when no pair is left to merge)
                 hard_vocab_limit=model_type == "unigram",
                 split_digits=split_digits,
-                user_defined_symbols=sorted(set(isolate)),
+                user_defined_symbols=isolated_symbols(isolate),
                 character_coverage=1.0,
                 pad_id=PAD_ID,
                 unk_id=UNK_ID,
@@ -117,7 +127,7 @@ class Vocab:
         Keyed by a hash of (settings, every text): SentencePiece on Multi30k-sized text takes
         seconds, and a sweep of decoders over one corpus would retrain the same model each run.
         """
-        isolate = "".join(sorted(set(isolate)))  # one key for ".," and ",."
+        isolate = "".join(isolated_symbols(isolate))  # one key for ".," and ",." (and " " and "▁")
         settings = f"{VOCAB_FORMAT}|{model_type}|{size}|{spm.__version__}" + ("|split_digits" * split_digits)
         settings += f"|isolate={isolate}" * bool(isolate)
         digest = hashlib.sha256(settings.encode())

@@ -80,6 +80,18 @@ def test_isolate_keeps_a_character_out_of_every_other_piece():
     assert isolated.decode(isolated.encode(["12 févr. 1950"])) == ["12 févr. 1950"]
 
 
+def test_an_isolated_space_makes_a_year_one_piece_with_or_without_a_space_before_it():
+    # Japanese writes no space before a year (1950年5月5日): with word boundaries inside pieces the
+    # encoder reads its years in pieces no other language uses ("195" "0" against "▁1950").
+    texts = ["May 5, 1950", "1950年5月5日", "June 12, 1951", "1951年6月12日", "5. Mai 1950"] * 40
+    plain = Vocab.train(texts, "bpe", 60)
+    spaced = Vocab.train(texts, "bpe", 60, isolate=". ")
+    assert "1950" not in plain._sp.encode("May 5, 1950", out_type=str)
+    english, japanese = (spaced._sp.encode(t, out_type=str) for t in ("May 5, 1950", "1950年5月5日"))
+    assert english[-1] == japanese[0] == "1950" and english[-2] == "\u2581"
+    assert spaced.decode(spaced.encode(["May 5, 1950", "5. Mai 1950"])) == ["May 5, 1950", "5. Mai 1950"]
+
+
 def test_a_vocabulary_smaller_than_the_characters_it_must_hold_says_how_large_it_must_be():
     import pytest
 
