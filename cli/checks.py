@@ -28,7 +28,7 @@ from plugmt.cli.rules import (
     text,
     whole,
 )
-from plugmt.encoders.configs import BridgeEncoderConfig
+from plugmt.encoders.configs import THOUGHT_KINDS
 from plugmt.errors import PlugmtError
 from plugmt.training.settings import (
     Decay,
@@ -186,8 +186,10 @@ def check_main(cfg: Any, stages: Sequence[str] = ()) -> None:
         check_group(cfg.data, DATA, "data.")
         check_architectures(cfg)
         encoder = (cfg.get("encoder") or {}).get("name")
-        slots = encoder == BridgeEncoderConfig.name  # the one encoder whose thought is fixed slots
-        if "joint" in stages and _plain(cfg.train.get("align_per_slot")) is True and not slots:
+        # Only plugmt's own encoders are known here; another package's is refused by the kind of
+        # thought it makes, when the joint stage builds it (training/step.py).
+        kind = THOUGHT_KINDS.get(str(encoder), "slots")
+        if "joint" in stages and _plain(cfg.train.get("align_per_slot")) is True and kind != "slots":
             raise PlugmtError(per_slot_refusal(f"encoder={encoder}"))
         own = (cfg.get("plugin") or {}).get("train") or {}
         if "plugin" in stages and own:

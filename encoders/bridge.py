@@ -22,7 +22,7 @@ BODIES = ("lstm", "transformer")
 
 @register_encoder("bridge", BridgeEncoderConfig)
 class BridgeEncoder(SharedEncoder):
-    thought_kind = "slots"
+    thought_kind = BridgeEncoderConfig.thought_kind
 
     def __init__(self, config: BridgeEncoderConfig, vocab_size: int) -> None:
         super().__init__(config, vocab_size)

@@ -8,12 +8,14 @@ layer's module only to build it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 __all__ = ["BridgeEncoderConfig", "LSTMEncoderConfig", "TransformerEncoderConfig"]
 
 
 @dataclass
 class LSTMEncoderConfig:
+    thought_kind: ClassVar[str] = "vector"  # the thought it makes (plugmt.thought)
     name: str = "lstm"
     embed_dim: int = 32
     units: int = 128
@@ -27,6 +29,7 @@ class LSTMEncoderConfig:
 
 @dataclass
 class BridgeEncoderConfig:
+    thought_kind: ClassVar[str] = "slots"  # the thought it makes (plugmt.thought)
     name: str = "bridge"
     body: str = "lstm"  # lstm (bidirectional, d_model/2 units each way) | transformer
     d_model: int = 128  # width of every state and slot
@@ -43,6 +46,7 @@ class BridgeEncoderConfig:
 
 @dataclass
 class TransformerEncoderConfig:
+    thought_kind: ClassVar[str] = "memory"  # the thought it makes (plugmt.thought)
     name: str = "transformer"
     d_model: int = 64
     heads: int = 4
@@ -61,3 +65,7 @@ CONFIGS = (
     BridgeEncoderConfig,
     TransformerEncoderConfig,
 )
+
+# The kind of thought each of plugmt's own encoders makes, by name: settings are checked against it
+# before TensorFlow starts (another package's encoder is checked once it is built).
+THOUGHT_KINDS: dict[str, str] = {config.name: config.thought_kind for config in CONFIGS}

@@ -13,7 +13,7 @@ from plugmt.thought import PAD_ID, Thought
 
 @register_encoder("lstm", LSTMEncoderConfig)
 class LSTMEncoder(SharedEncoder):
-    thought_kind = "vector"
+    thought_kind = LSTMEncoderConfig.thought_kind
 
     def __init__(self, config: LSTMEncoderConfig, vocab_size: int) -> None:
         super().__init__(config, vocab_size)

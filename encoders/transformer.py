@@ -13,7 +13,7 @@ from plugmt.thought import PAD_ID, Thought
 
 @register_encoder("transformer", TransformerEncoderConfig)
 class TransformerEncoder(SharedEncoder):
-    thought_kind = "memory"
+    thought_kind = TransformerEncoderConfig.thought_kind
 
     def __init__(self, config: TransformerEncoderConfig, vocab_size: int) -> None:
         super().__init__(config, vocab_size)

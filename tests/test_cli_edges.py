@@ -68,6 +68,25 @@ def test_stdin_that_is_not_utf8_names_the_line(trained):
 # --------------------------------------------------------------------------- settings
 
 
+def test_slot_by_slot_alignment_is_refused_before_training_only_for_encoders_known_to_lack_slots(compose):
+    """plugmt's own encoders are known by the kind of thought they make; another package's encoder
+    (not known before it is built) is left to the joint step, which refuses it by its thought."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+
+    from plugmt.cli import checks as settings
+
+    with initialize_config_module("plugmt.conf", version_base="1.3"):
+        cfg = hydra_compose("config", ["model=bridge", "train.align_per_slot=true", "store=s"])
+    settings.check_main(cfg, ["joint"])
+    cfg.encoder.name = "someone_elses_slots"
+    settings.check_main(cfg, ["joint"])
+    for own in ("lstm", "transformer"):
+        cfg.encoder.name = own
+        with pytest.raises(PlugmtError, match=f"align_per_slot=true .* encoder={own} has no fixed slots"):
+            settings.check_main(cfg, ["joint"])
+
+
 def test_the_shipped_configs_pass_their_own_checks(compose):
     """No false refusals: every experiment and model preset as composed passes every check."""
     from hydra import compose as hydra_compose
