@@ -25,6 +25,10 @@ def quiet_tensorflow() -> None:
             import tensorflow as tf
 
             tf.config.list_physical_devices()  # the CUDA probe happens here, still muted
+            # oneDNN says once per process, at the first op on booleans it has a kernel for (Keras
+            # transposes an LSTM's mask), that it leaves DT_BOOL to Eigen on this CPU; some AVX-512
+            # machines say it too. Said here, into the scratch file, it is never said again.
+            tf.transpose(tf.zeros([1, 1], tf.bool))
         except Exception:
             os.dup2(saved, 2)
             scratch.seek(0)
