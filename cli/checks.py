@@ -188,8 +188,12 @@ def check_main(cfg: Any, stages: Sequence[str] = ()) -> None:
         encoder = (cfg.get("encoder") or {}).get("name")
         # Only plugmt's own encoders are known here; another package's is refused by the kind of
         # thought it makes, when the joint stage builds it (training/step.py).
-        kind = THOUGHT_KINDS.get(str(encoder), "slots")
-        if "joint" in stages and _plain(cfg.train.get("align_per_slot")) is True and kind != "slots":
+        kind = THOUGHT_KINDS.get(str(encoder))  # None: not one of plugmt's own
+        if (
+            "joint" in stages
+            and _plain(cfg.train.get("align_per_slot")) is True
+            and kind not in (None, "slots")
+        ):
             raise PlugmtError(per_slot_refusal(f"encoder={encoder}"))
         own = (cfg.get("plugin") or {}).get("train") or {}
         if "plugin" in stages and own:
