@@ -14,6 +14,7 @@ from plugmt.errors import PlugmtError
 from plugmt.evaluation.metrics import (
     bootstrap_interval,
     exact_hits,
+    hits_by_group,
     paired_bootstrap,
     score,
     signatures,
@@ -49,6 +50,9 @@ class Cell:
     # sacrebleu's bootstrap 95% intervals over the n items (a cell with a pivot: from the paired test)
     bleu_ci: list[float] | None = None
     chrf_ci: list[float] | None = None
+    # Exact match by the corpus's group (phrasebook family; a file corpus's length band), {group:
+    # [hits, items]}: where a cell fails. None when the sample holds one group only.
+    by_group: dict[str, list[int]] | None = None
 
 
 @dataclass
@@ -156,7 +160,9 @@ def zero_shot_matrix(
     if not names:
         raise PlugmtError(f"no decoder in the store fits encoder {encoder.id}; train one first")
     plugged = {name: translator.plug(name) for name in names}
-    rows = sample_rows(len(corpus.groups(split)), max_items)
+    labels = corpus.groups(split)
+    rows = sample_rows(len(labels), max_items)
+    sample_groups = [labels[i] for i in rows]
     # Sources must be in the corpus (texts() says so in words); a decoder language it lacks is skipped.
     needed = set(sources) | {p.lang for p in plugged.values() if p.lang in corpus.languages}
     texts = {}
@@ -193,6 +199,8 @@ def zero_shot_matrix(
             exact_ci=wilson_interval(hits, len(rows)),
             **score(hypotheses, references, tgt),
         )
+        if len(set(sample_groups)) > 1:
+            cell.by_group = hits_by_group(hypotheses, references, sample_groups)
         if kind != SUPERVISED:
             path = pivot_path(src, tgt, edges)
             if path and len(path) > 2:

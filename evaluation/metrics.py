@@ -87,6 +87,19 @@ def exact_hits(hypotheses: Sequence[str], references: Sequence[str]) -> int:
     return sum(h == r for h, r in zip(hypotheses, references, strict=True))
 
 
+def hits_by_group(
+    hypotheses: Sequence[str], references: Sequence[str], groups: Sequence[str]
+) -> dict[str, list[int]]:
+    """Exact-match hits and items per group label (phrasebook family, length band): {group: [hits, n]},
+    groups sorted by name."""
+    counts: dict[str, list[int]] = {}
+    for hypothesis, reference, group in zip(hypotheses, references, groups, strict=True):
+        tally = counts.setdefault(group, [0, 0])
+        tally[0] += hypothesis == reference
+        tally[1] += 1
+    return dict(sorted(counts.items()))
+
+
 # sacrebleu's paired bootstrap reads its seed from SACREBLEU_SEED; this fixed one makes a matrix
 # repeatable. It must not be 0: PairedTest treats a seed of 0 as "no seed".
 BOOTSTRAP_SEED = 12345

@@ -51,6 +51,34 @@ def _versus_pivot(cell: Cell) -> str:
     return " · ".join(parts)
 
 
+def _groups_markdown(cells: Sequence[Cell]) -> list[str]:
+    """Exact match by group (phrasebook family, length band) and cell kind, pooled over the kind's
+    cells: where a matrix fails. Nothing when no cell was split by group."""
+    pooled: dict[str, dict[str, list[int]]] = {}
+    per_cell: dict[str, int] = {}
+    for cell in cells:
+        for group, (hits, items) in (cell.by_group or {}).items():
+            tally = pooled.setdefault(group, {}).setdefault(cell.kind, [0, 0])
+            tally[0] += hits
+            tally[1] += items
+            per_cell[group] = items
+    if not pooled:
+        return []
+    kinds = list(dict.fromkeys(c.kind for c in cells if c.by_group))
+    lines = [
+        "",
+        "Exact match by group (a phrasebook family, or a length band of a file corpus), pooled over"
+        " the cells of each kind; n: a cell's items of the group:",
+        "",
+        "| group | n | " + " | ".join(kinds) + " |",
+        "|---|---:|" + "---:|" * len(kinds),
+    ]
+    for group, by_kind in sorted(pooled.items()):
+        shares = [f"{by_kind[k][0] / by_kind[k][1]:.3f}" if k in by_kind else "·" for k in kinds]
+        lines.append(f"| {group} | {per_cell[group]} | " + " | ".join(shares) + " |")
+    return lines
+
+
 def markdown(matrix: Matrix) -> str:
     lines = [
         f"Encoder `{matrix.encoder}`, {matrix.split} split, n={matrix.cells[0].n if matrix.cells else 0}"
@@ -91,6 +119,7 @@ def markdown(matrix: Matrix) -> str:
             for t in targets
         ]
         lines.append(f"| {s} | " + " | ".join(row) + " |")
+    lines += _groups_markdown(matrix.cells)
     if matrix.diagnostics:
         lines += [
             "",

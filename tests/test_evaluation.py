@@ -312,3 +312,34 @@ def test_signatures_name_only_the_metrics_used(monkeypatch):
     monkeypatch.setattr(metrics, "_TOKENIZERS", {})
     score(["今天很好"], ["今天很好"], "zh")
     assert "bleu" not in metrics.signatures() and "tok:zh" in metrics.signatures()["bleu:zh"]
+
+
+def test_cells_say_where_they_fail_by_group(matrix, trained):
+    """Each cell's exact match split by the corpus's group of every sampled item: the counts add up to
+    the cell's items and its exact match, and the report pools them by kind."""
+    from plugmt.evaluation.metrics import hits_by_group
+    from plugmt.evaluation.report import markdown
+
+    assert hits_by_group(["a", "b", "c", "d"], ["a", "x", "c", "d"], ["g2", "g1", "g2", "g1"]) == {
+        "g1": [1, 2],
+        "g2": [2, 2],
+    }
+    from plugmt.corpora.corpus import sample_rows
+
+    labels = load_corpus(trained["cfg"].data).groups("test")
+    sampled = [labels[i] for i in sample_rows(len(labels), 10)]
+    expected = {group: sampled.count(group) for group in set(sampled)}
+    assert len(expected) > 1, "the phrasebook's sample spans several families"
+    for c in matrix.cells:
+        assert {group: n for group, (_, n) in c.by_group.items()} == expected
+        assert sum(n for _, n in c.by_group.values()) == c.n
+        assert sum(h for h, _ in c.by_group.values()) == round(c.exact * c.n)
+    text = markdown(matrix)
+    assert "Exact match by group" in text
+    group = sorted(matrix.cells[0].by_group)[0]
+    kind = matrix.cells[0].kind
+    pooled = [c.by_group[group] for c in matrix.cells if c.kind == kind and group in c.by_group]
+    share = sum(h for h, _ in pooled) / sum(n for _, n in pooled)
+    row = next(line for line in text.splitlines() if line.startswith(f"| {group} |"))
+    kinds = list(dict.fromkeys(c.kind for c in matrix.cells))
+    assert row.split(" | ")[2 + kinds.index(kind)].strip(" |") == f"{share:.3f}"
