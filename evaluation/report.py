@@ -292,6 +292,23 @@ def study_markdown(study: Mapping[str, Any]) -> str:
                 )
     if any("bleu" in row or "chrf" in row for row in rows):
         lines += _scores_markdown(rows)
+    if any(row.get("by_group") for row in rows):
+        lines += _table(
+            "Exact match by group (a phrasebook family, or a length band of a file corpus) and kind:"
+            " each cell's share of its items of the group, mean ± sd over the per-seed means, the"
+            " lowest per-seed mean, and the worst single cell:",
+            *("configuration", "seeds:", "kind", "group", "cells:", "mean ± sd:", "min seed mean:"),
+            "worst cell",
+        )
+        for row in rows:
+            for kind, groups in (row.get("by_group") or {}).items():
+                for group, block in groups.items():
+                    lines.append(
+                        _line(
+                            *(row["configuration"], _seeds(row), kind, group, block["cells"]),
+                            *(_mean_sd(block), f"{block['min_seed_mean']:.3f}", block["min_cell"]),
+                        )
+                    )
     if study["failed"]:
         lines += _table(
             f"Failed jobs ({len(study['failed'])} of {study['jobs']}, left out above; see each job's"

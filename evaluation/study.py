@@ -9,7 +9,9 @@ the worst single cell, named. Each non-supervised cell is compared with its own 
 pivot exact, pivot exact − exact), never with a pooled pivot mean. When the matrices carry BLEU
 and chrF (real sentences), both per kind too, and each cell minus its own pivot in both with how
 many cells sacrebleu's paired bootstrap (stored in the matrix) puts below, level with or above it.
-A job without a usable `matrix.json` is listed as failed and the rest is still summarised.
+When the cells carry exact match by group (phrasebook family, length band), each kind's share by
+group too: where a configuration fails, over seeds. A job without a usable `matrix.json` is listed
+as failed and the rest is still summarised.
 """
 
 from __future__ import annotations
@@ -154,6 +156,7 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
     undefined: dict[str, int] = defaultdict(int)
     verdicts: Counter[tuple[str, str, str]] = Counter()  # (kind, metric, verdict) -> cells
     retrieval: list[list[Value]] = []
+    by_group: dict[tuple[str, str], list[list[Value]]] = defaultdict(list)  # (kind, group) -> per seed
     for job in jobs:
         matrix, seed = job.matrix or {}, job.seed
         here: dict[str, dict[str, list[Value]]] = defaultdict(lambda: defaultdict(list))
@@ -185,6 +188,8 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
         for table, by_kind in here.items():
             for kind, values in by_kind.items():
                 tables[table][kind].append(values)
+        for key, values in _group_shares(matrix.get("cells", []), seed).items():
+            by_group[key].append(values)
         diagnostics = matrix.get("thought_diagnostics") or []
         seed_retrieval = [
             (float(d["retrieval"]), f"{d.get('src', '?')}→{d.get('tgt', '?')}", seed)
@@ -225,7 +230,33 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
                     }
     if retrieval:
         row["retrieval"] = spread(retrieval)
+    if by_group:
+        row["by_group"] = {
+            kind: {group: spread(by_group[k, group]) for k, group in sorted(by_group) if k == kind}
+            for kind in KINDS
+            if any(k == kind for k, _ in by_group)
+        }
     return row
+
+
+def _group_shares(cells: Sequence[dict[str, Any]], seed: str) -> dict[tuple[str, str], list[Value]]:
+    """Each cell's exact match within each group of its items (the matrix's `by_group`), by (kind,
+    group); a malformed count is skipped."""
+    shares: dict[tuple[str, str], list[Value]] = defaultdict(list)
+    for cell in cells:
+        counts = cell.get("by_group")
+        if not isinstance(counts, dict):
+            continue
+        route = f"{cell.get('src', '?')}→{cell.get('tgt', '?')}"
+        for group, tally in counts.items():
+            if (
+                isinstance(tally, list)
+                and len(tally) == 2
+                and all(_number(x) for x in tally)
+                and tally[1] > 0
+            ):
+                shares[cell["kind"], str(group)].append((tally[0] / tally[1], route, seed))
+    return shares
 
 
 def summarise(folder: Path) -> dict[str, Any]:

@@ -286,3 +286,28 @@ def test_the_study_command_reads_matrices_without_starting_tensorflow(study):
     assert "| encoder=lstm | 3 | supervised |" in run.stdout
     assert run.stdout.rstrip().endswith("tensorflow imported: False")
     assert run.stderr.strip() == f"plugmt-study: wrote {study / 'study.png'}"
+
+
+def test_the_study_says_where_cells_fail_by_group_over_seeds(tmp_path):
+    # Seed 0: zero-shot cells get 2/4 and 4/4 of the date_range family (mean 0.75), seed 1: 1/4 and
+    # 3/4 (0.5); over seeds 0.625 ± sd(0.75, 0.5), the worst cell fr→de 0.25 on seed 1. A malformed
+    # count is skipped.
+    shares = {0: ((2, 4), (4, 4)), 1: ((1, 4), (3, 4))}
+    for seed, ((a, n), (b, m)) in shares.items():
+        cells = [
+            {**_cell("fr", "de", "zero-shot", 0.5, pivot=1.0), "by_group": {"date_range": [a, n]}},
+            {
+                **_cell("de", "fr", "zero-shot", 0.5, pivot=1.0),
+                "by_group": {"date_range": [b, m], "x": "bad"},
+            },
+            {**_cell("en", "fr", "supervised", 1.0), "by_group": {"date_range": [4, 4], "cardinal": [1, 2]}},
+        ]
+        _job(tmp_path, str(seed), ["encoder=lstm", f"seed={seed}"], cells)
+    row = summarise(tmp_path)["configurations"][0]
+    block = row["by_group"]["zero-shot"]["date_range"]
+    assert block["mean"] == pytest.approx(0.625) and block["sd"] == pytest.approx(_sd([0.75, 0.5]))
+    assert block["min_cell"] == "fr→de 0.25, seed 1" and block["min_seed_mean"] == pytest.approx(0.5)
+    assert set(row["by_group"]["zero-shot"]) == {"date_range"}
+    assert row["by_group"]["supervised"]["cardinal"]["mean"] == pytest.approx(0.5)
+    text = markdown(summarise(tmp_path))
+    assert "| zero-shot | date_range | 4 | 0.625 ± 0.177 | 0.500 | fr→de 0.25, seed 1 |" in text
