@@ -70,7 +70,9 @@ class TrainSettings:
     # joint, encoder=bridge: compare the thoughts of one meaning slot by slot (slot k of one language
     # against slot k of the other: everything a decoder reads), not their mean over slots
     align_per_slot: bool = False
-    identity_pairs: bool = True  # joint: also train x -> x for every language both read and written
+    # joint: also train x -> x for every language both read and written; plugin: x -> x for the new
+    # decoder's language x when the encoder reads it (its thoughts of two languages, not one)
+    identity_pairs: bool = True
     # Groups (phrasebook families / length bands) drawn by size**(1/T): 1 = by size, 5 = flatter.
     temperature: float = 1.0
     # XLA: +34% steps/s for one direction (tutorial, plug-in); joint runs have too many batch shapes
