@@ -187,7 +187,7 @@ def study_points(study: Mapping[str, Any], metric: str) -> list[dict[str, Any]]:
             if block:
                 points.append(
                     {
-                        "configuration": row["configuration"],
+                        "configuration": row["label"],
                         "kind": kind,
                         "seeds": block["seeds"],
                         "mean": block["mean"],
@@ -208,7 +208,7 @@ def study_figure(study: Mapping[str, Any], path: Path) -> None:
     rows = study["configurations"]
     metrics = [(key, label) for key, label in METRICS if study_points(study, key)]
     kinds = [k for k in STUDY_KINDS if any(k in (row.get("exact") or {}) for row in rows)]
-    names = [row["configuration"] for row in rows]
+    names = [row["label"] for row in rows]
     height = len(rows) * (0.3 * len(kinds) + 0.5) + 1.8
     fig, axes = plt.subplots(
         1, len(metrics), figsize=(5.5 * len(metrics) + 2.5, height), sharey=True, squeeze=False
@@ -230,7 +230,7 @@ def study_figure(study: Mapping[str, Any], path: Path) -> None:
                 _number(mean, key), (mean, y), xytext=(0, 4), textcoords="offset points",
                 ha="center", va="bottom", fontsize=6.5, color=colour,
             )  # fmt: skip
-        labels = [textwrap.fill(row["configuration"], 32) + f"\n({row['seeds']} seeds)" for row in rows]
+        labels = [textwrap.fill(row["label"], 32) + f"\n({row['seeds']} seeds)" for row in rows]
         ax.set_yticks(range(len(names)), labels, fontsize=8)
         # The view ends at the metric's top (1 or 100): a t-interval may reach past it, a score cannot.
         top = 1.0 if key == "exact" else 100.0

@@ -216,7 +216,7 @@ def _scores_markdown(rows: Sequence[Mapping[str, Any]]) -> list[str]:
             for kind, block in row.get(metric, {}).items():
                 lines.append(
                     _line(
-                        *(row["configuration"], _seeds(row), kind, label, block["cells"]),
+                        *(row["label"], _seeds(row), kind, label, block["cells"]),
                         *(_mean_sd(block, 2), _ci(block, 2), block["min_cell"]),
                     )
                 )
@@ -240,7 +240,7 @@ def _scores_markdown(rows: Sequence[Mapping[str, Any]]) -> list[str]:
                     untested = f" ({counts['untested']} untested)" if counts["untested"] else ""
                     lines.append(
                         _line(
-                            *(row["configuration"], _seeds(row), kind, label, block["cells"]),
+                            *(row["label"], _seeds(row), kind, label, block["cells"]),
                             *(_mean_sd(block, 2), _ci(block, 2), block["min_cell"]),
                             f"{counts['below']} / {counts['level']} / {counts['above']}{untested}",
                         )
@@ -256,7 +256,12 @@ def study_markdown(study: Mapping[str, Any]) -> str:
     rows = study["configurations"]
     lines = [
         f"{study['jobs']} jobs under {study['folder']}: {len(rows)} configuration(s); seeds per"
-        " configuration: " + ", ".join(f"{row['configuration']} {row['seeds']}" for row in rows) + ".",
+        " configuration: " + ", ".join(f"{row['label']} {row['seeds']}" for row in rows) + ".",
+        *(
+            ["", "Configurations:", "", *(f"- {row['label']}: `{row['configuration']}`" for row in rows)]
+            if any(row["label"] != row["configuration"] for row in rows)
+            else []
+        ),
         *_table(
             "Exact match by cell kind: mean ± sd over the per-seed means, their 95% Student-t interval,"
             " the lowest per-seed mean, and the worst single cell over all seeds.",
@@ -269,7 +274,7 @@ def study_markdown(study: Mapping[str, Any]) -> str:
         for kind, block in blocks:
             lines.append(
                 _line(
-                    *(row["configuration"], _seeds(row), kind, block["cells"], _mean_sd(block), _ci(block)),
+                    *(row["label"], _seeds(row), kind, block["cells"], _mean_sd(block), _ci(block)),
                     *(f"{block['min_seed_mean']:.3f}", block["min_cell"]),
                 )
             )
@@ -286,7 +291,7 @@ def study_markdown(study: Mapping[str, Any]) -> str:
                 ratio_cells = [_mean_sd(ratio), _ci(ratio), ratio["min_cell"]] if ratio else ["—", "—", "—"]
                 lines.append(
                     _line(
-                        *(row["configuration"], _seeds(row), kind, gap["cells"], *ratio_cells),
+                        *(row["label"], _seeds(row), kind, gap["cells"], *ratio_cells),
                         *(_mean_sd(gap), _ci(gap), gap["max_cell"]),
                     )
                 )
@@ -305,7 +310,7 @@ def study_markdown(study: Mapping[str, Any]) -> str:
                 for group, block in groups.items():
                     lines.append(
                         _line(
-                            *(row["configuration"], _seeds(row), kind, group, block["cells"]),
+                            *(row["label"], _seeds(row), kind, group, block["cells"]),
                             *(_mean_sd(block), f"{block['min_seed_mean']:.3f}", block["min_cell"]),
                         )
                     )

@@ -34,6 +34,7 @@ NON_SUPERVISED = ("zero-shot", "plugged", "plugged-source", "plugged-both", "for
 SENTENCE_METRICS = ("bleu", "chrf")  # the matrices of real sentences carry them beside exact match
 SIGNIFICANT = 0.05  # a cell differs from its pivot when the paired bootstrap's p is below this
 VERDICTS = ("below", "level", "above", "untested")
+LONGEST_NAME = 48  # a configuration named by more characters is labelled c1, c2, ... in tables and plots
 
 
 @dataclass
@@ -285,6 +286,10 @@ def summarise(folder: Path) -> dict[str, Any]:
         summarise_configuration(name, grouped[name], failed_by_configuration[name])
         for name in sorted(grouped)
     ]
+    # A recipe's whole command is too long for a table cell or a plot's axis: c1, c2, ... then.
+    long = any(len(row["configuration"]) > LONGEST_NAME for row in rows)
+    for i, row in enumerate(rows, 1):
+        row["label"] = f"c{i}" if long else row["configuration"]
     return {
         "folder": str(folder),
         "jobs": len(jobs),

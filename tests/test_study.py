@@ -311,3 +311,17 @@ def test_the_study_says_where_cells_fail_by_group_over_seeds(tmp_path):
     assert row["by_group"]["supervised"]["cardinal"]["mean"] == pytest.approx(0.5)
     text = markdown(summarise(tmp_path))
     assert "| zero-shot | date_range | 4 | 0.625 ± 0.177 | 0.500 | fr→de 0.25, seed 1 |" in text
+
+
+def test_a_configuration_named_by_a_whole_command_is_labelled_once_and_short_in_tables(tmp_path):
+    long = ["data=phrasebook_full", "data.vocab_type=bpe", "data.vocab_size=500", "train.epochs=4"]
+    for seed in (0, 1):
+        _job(tmp_path / "a", str(seed), [*long, f"seed={seed}"], SEEDS[seed])
+        _job(tmp_path / "b", str(seed), [*long, "model=bridge", f"seed={seed}"], SEEDS[seed])
+    study = summarise(tmp_path)
+    assert [row["label"] for row in study["configurations"]] == ["c1", "c2"]
+    text = markdown(study)
+    assert f"- c1: `{' '.join(long)}`" in text and f"- c2: `{' '.join([*long, 'model=bridge'])}`" in text
+    assert "| c2 | 2 | zero-shot |" in text and text.count(" ".join(long)) == 2
+    _job(tmp_path / "short", "0", ["encoder=lstm", "seed=0"], SEEDS[0])
+    assert summarise(tmp_path / "short")["configurations"][0]["label"] == "encoder=lstm"
