@@ -12,8 +12,8 @@ from plugmt.cli.runtime import version_line
 from plugmt.errors import PlugmtError, exit_with_error
 from plugmt.evaluation import study
 from plugmt.evaluation.figures import study_figure  # no TensorFlow: a study runs no model (tested)
-from plugmt.evaluation.report import study_markdown
 from plugmt.evaluation.study import summarise
+from plugmt.evaluation.study_report import study_markdown
 
 
 def main(argv: Sequence[str] | None = None) -> None:

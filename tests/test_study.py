@@ -8,8 +8,8 @@ import pytest
 from plugmt.cli.study_cli import main
 from plugmt.errors import PlugmtError
 from plugmt.evaluation.distribution import t95
-from plugmt.evaluation.report import study_markdown as markdown
 from plugmt.evaluation.study import summarise
+from plugmt.evaluation.study_report import study_markdown as markdown
 
 
 def _cell(src, tgt, kind, exact, pivot=None, path=None):
