@@ -163,6 +163,7 @@ def zero_shot_matrix(
     labels = corpus.groups(split)
     rows = sample_rows(len(labels), max_items)
     sample_groups = [labels[i] for i in rows]
+    several_groups = len(set(sample_groups)) > 1  # one group: nothing to split a cell by
     # Sources must be in the corpus (texts() says so in words); a decoder language it lacks is skipped.
     needed = set(sources) | {p.lang for p in plugged.values() if p.lang in corpus.languages}
     texts = {}
@@ -199,7 +200,7 @@ def zero_shot_matrix(
             exact_ci=wilson_interval(hits, len(rows)),
             **score(hypotheses, references, tgt),
         )
-        if len(set(sample_groups)) > 1:
+        if several_groups:
             cell.by_group = hits_by_group(hypotheses, references, sample_groups)
         if kind != SUPERVISED:
             path = pivot_path(src, tgt, edges)

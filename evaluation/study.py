@@ -232,11 +232,11 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
     if retrieval:
         row["retrieval"] = spread(retrieval)
     if by_group:
-        row["by_group"] = {
-            kind: {group: spread(by_group[k, group]) for k, group in sorted(by_group) if k == kind}
-            for kind in KINDS
-            if any(k == kind for k, _ in by_group)
-        }
+        nested: dict[str, dict[str, Any]] = defaultdict(dict)
+        known = [key for key in by_group if key[0] in KINDS]
+        for kind, group in sorted(known, key=lambda key: (KINDS.index(key[0]), key[1])):
+            nested[kind][group] = spread(by_group[kind, group])
+        row["by_group"] = dict(nested)
     return row
 
 

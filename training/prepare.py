@@ -163,8 +163,14 @@ def joint_directions(
     sources = sorted({s for s, _ in pairs})
     targets = sorted({t for _, t in pairs})
     if settings.identity_pairs:
-        pairs = pairs + [(lang, lang) for lang in sources if lang in targets]
+        pairs = with_identity(pairs, sources, targets)
     return pairs, sources, targets
+
+
+def with_identity(pairs: Sequence[Pair], read: Sequence[str], written: Sequence[str]) -> list[Pair]:
+    """`pairs` and x -> x for every language x both read (in `read`'s order) and written, once:
+    under train.identity_pairs each decoder also learns to write back thoughts of its own language."""
+    return [*pairs, *((x, x) for x in read if x in written and (x, x) not in pairs)]
 
 
 def vocab_for(corpus: Corpus, langs: Sequence[str], cfg: DictConfig, shared: bool = False) -> Vocab:
