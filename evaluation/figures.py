@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from plugmt.evaluation.matrix import PLUGGED, PLUGGED_BOTH, SUPERVISED, Matrix
+from plugmt.evaluation.matrix import KINDS, PLUGGED, PLUGGED_BOTH, SUPERVISED, Matrix
 
 METRICS = (("exact", "exact match"), ("chrf", "chrF"))
 KIND_LETTER = {
@@ -165,7 +165,7 @@ def matrix_figure(matrix: Matrix, path: Path) -> None:
 
 # --------------------------------------------------------------------------- plugmt-study
 
-STUDY_KINDS = ("supervised", "zero-shot", "plugged", "plugged-source", "plugged-both", "foreign", "pivot")
+STUDY_KINDS = (*KINDS, "pivot")
 _KIND_COLOUR = {
     "supervised": "0.45",
     "zero-shot": "tab:blue",

@@ -33,6 +33,8 @@ log = logging.getLogger("plugmt.eval")
 SUPERVISED, ZERO_SHOT, PLUGGED, FOREIGN = "supervised", "zero-shot", "plugged", "foreign"
 # A student encoder's row (train.mode=student): through a decoder of the joint stage, or a plug-in one.
 PLUGGED_SOURCE, PLUGGED_BOTH = "plugged-source", "plugged-both"
+# The order every report lists cell kinds in (the matrix, its groups table, the study and its figure).
+KINDS = (SUPERVISED, ZERO_SHOT, PLUGGED, PLUGGED_SOURCE, PLUGGED_BOTH, FOREIGN)
 
 
 @dataclass

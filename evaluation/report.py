@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from plugmt.evaluation.figures import matrix_figure
-from plugmt.evaluation.matrix import Cell, Matrix
+from plugmt.evaluation.matrix import KINDS, Cell, Matrix
 from plugmt.evaluation.metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 
 _KIND_MARK = {
@@ -64,7 +64,7 @@ def _groups_markdown(cells: Sequence[Cell]) -> list[str]:
             per_cell[group] = items
     if not pooled:
         return []
-    kinds = list(dict.fromkeys(c.kind for c in cells if c.by_group))
+    kinds = [k for k in KINDS if any(c.kind == k and c.by_group for c in cells)]
     lines = [
         "",
         "Exact match by group (a phrasebook family, or a length band of a file corpus), pooled over"

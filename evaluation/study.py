@@ -27,10 +27,10 @@ from typing import Any
 
 from plugmt.errors import PlugmtError, one_line
 from plugmt.evaluation.distribution import Value, spread
+from plugmt.evaluation.matrix import KINDS
 
 IGNORED = ("seed=", "experiment=", "hydra.", "store=")
-KINDS = ("supervised", "zero-shot", "plugged", "plugged-source", "plugged-both", "foreign")
-NON_SUPERVISED = ("zero-shot", "plugged", "plugged-source", "plugged-both", "foreign")
+NON_SUPERVISED = KINDS[1:]
 SENTENCE_METRICS = ("bleu", "chrf")  # the matrices of real sentences carry them beside exact match
 SIGNIFICANT = 0.05  # a cell differs from its pivot when the paired bootstrap's p is below this
 VERDICTS = ("below", "level", "above", "untested")

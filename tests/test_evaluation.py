@@ -318,7 +318,7 @@ def test_cells_say_where_they_fail_by_group(matrix, trained):
     """Each cell's exact match split by the corpus's group of every sampled item: the counts add up to
     the cell's items and its exact match, and the report pools them by kind."""
     from plugmt.evaluation.metrics import hits_by_group
-    from plugmt.evaluation.report import markdown
+    from plugmt.evaluation.report import _groups_markdown, markdown
 
     assert hits_by_group(["a", "b", "c", "d"], ["a", "x", "c", "d"], ["g2", "g1", "g2", "g1"]) == {
         "g1": [1, 2],
@@ -341,5 +341,9 @@ def test_cells_say_where_they_fail_by_group(matrix, trained):
     pooled = [c.by_group[group] for c in matrix.cells if c.kind == kind and group in c.by_group]
     share = sum(h for h, _ in pooled) / sum(n for _, n in pooled)
     row = next(line for line in text.splitlines() if line.startswith(f"| {group} |"))
-    kinds = list(dict.fromkeys(c.kind for c in matrix.cells))
+    from plugmt.evaluation.matrix import KINDS
+
+    kinds = [k for k in KINDS if any(c.kind == k for c in matrix.cells)]
+    header = f"| group | n | {' | '.join(kinds)} |"
+    assert header in text and header in _groups_markdown(matrix.cells[::-1]), "kinds in one order"
     assert row.split(" | ")[2 + kinds.index(kind)].strip(" |") == f"{share:.3f}"
