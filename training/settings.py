@@ -70,8 +70,8 @@ class TrainSettings:
     # joint, encoder=bridge: compare the thoughts of one meaning slot by slot (slot k of one language
     # against slot k of the other: everything a decoder reads), not their mean over slots
     align_per_slot: bool = False
-    # joint: also train x -> x for every language both read and written; plugin: x -> x for the new
-    # decoder's language x when the encoder reads it (its thoughts of two languages, not one)
+    # joint: also train x -> x for every language both read and written (a plug-in trains its pairs
+    # only: x -> x there bought nothing over seeds 0-2, docs/RESULTS.md)
     identity_pairs: bool = True
     # Groups (phrasebook families / length bands) drawn by size**(1/T): 1 = by size, 5 = flatter.
     temperature: float = 1.0

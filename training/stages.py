@@ -34,7 +34,6 @@ from plugmt.training.prepare import (
     summary,
     validate_exact,
     vocab_for,
-    with_identity,
 )
 from plugmt.training.settings import TrainSettings, train_settings
 
@@ -186,10 +185,6 @@ def train_plugin(
                 f"encoder {encoder_module.id} was trained to read {', '.join(readable)}, not {src!r}; "
                 f"pick a source it reads in data.pairs"
             )
-    if settings.identity_pairs:
-        # When the encoder reads the new language too, the decoder reads thoughts of two languages,
-        # not of its pair's source alone (docs/RESULTS.md: one run, a lead, not yet over seeds).
-        pairs = with_identity(pairs, readable, [lang])
     with store.using_encoder(encoder_module):
         return _train_plugin(cfg, store, settings, corpus, lang, pairs, encoder_module)
 
