@@ -96,6 +96,16 @@ class Thought:
             mask=self.mask,
         )
 
+    def whole(self) -> tf.Tensor:
+        """One row per sentence of everything a decoder reads that has a fixed size: a slots thought's
+        K slots side by side [B, K*D] (slot k answers the same query in every language), any other
+        kind `pooled()` (a memory's length varies with the sentence)."""
+        import tensorflow as tf
+
+        if self.kind == "slots":
+            return tf.reshape(self.memory, [tf.shape(self.memory)[0], -1])
+        return self.pooled()
+
     def pooled(self) -> tf.Tensor:
         """One vector per sentence [B, D'], whatever the kind.
 

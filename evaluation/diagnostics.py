@@ -7,23 +7,35 @@ from one language can only read another language's thoughts if they land where i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from operator import methodcaller
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import tensorflow as tf
 
 from plugmt.corpora.vocab import Vocab
+from plugmt.layers.losses import alignment_loss
+from plugmt.thought import Thought
+
+if TYPE_CHECKING:
+    from plugmt.inference.translator import Translator
 
 
 def pooled_thoughts(
-    encoder: Any, vocab: Vocab, texts: Mapping[str, Sequence[str]], batch_size: int = 256
+    encoder: Any,
+    vocab: Vocab,
+    texts: Mapping[str, Sequence[str]],
+    batch_size: int = 256,
+    rows: Callable[[Thought], tf.Tensor] = methodcaller("pooled"),
 ) -> dict[str, np.ndarray]:
-    """One pooled thought per text [N, D] for each language, through one compiled encoder call."""
+    """One pooled thought per text [N, D] for each language, through one compiled encoder call
+    (`rows=methodcaller("whole")`: everything of fixed size a decoder reads, e.g. every slot)."""
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
     def encode(ids: tf.Tensor) -> tf.Tensor:
-        return encoder.encode(ids).pooled()
+        return rows(encoder.encode(ids))
 
     def pool(items: Sequence[str]) -> np.ndarray:
         chunks = [
@@ -70,3 +82,61 @@ def retrieval_table(
         for b in thoughts
         if a != b and not (a in labels and b in labels)
     ]
+
+
+def group_distances(
+    thoughts: Mapping[str, np.ndarray], groups: Sequence[str], reference: str
+) -> list[dict[str, Any]]:
+    """How far each language's thoughts are from `reference`'s, group by group (phrasebook family,
+    length band): the alignment term of training (train.align_weight; 0 = the same thoughts, about
+    2 = unrelated) over the rows of each group of two or more. Where it is large, a decoder that
+    learned `reference`'s thoughts reads another language's as something else: a zero-shot cell's
+    errors sit where its source is far from the languages its decoder was trained on."""
+    rows = defaultdict(list)
+    for row, group in enumerate(groups):
+        rows[group].append(row)
+    return [
+        {
+            "src": lang,
+            "to": reference,
+            "group": group,
+            "n": len(at),
+            "distance": round(float(alignment_loss(thoughts[reference][at], thoughts[lang][at])), 4),
+        }
+        for lang in thoughts
+        if lang != reference
+        for group, at in sorted(rows.items())
+        if len(at) > 1
+    ]
+
+
+def space_thoughts(
+    readers: Mapping[str, Translator],
+    texts: Mapping[str, Sequence[str]],
+    rows: Callable = methodcaller("pooled"),
+) -> dict[str, np.ndarray]:
+    """`pooled_thoughts` of each source language, read by the encoder of the space that reads it
+    (`readers`: the matrix's; a student's language by the student). Each language is encoded once."""
+    thoughts: dict[str, np.ndarray] = {}
+    for reader in {id(r): r for r in readers.values()}.values():
+        langs = {lang: texts[lang] for lang, r in readers.items() if r is reader}
+        thoughts |= pooled_thoughts(reader.encoder, reader.source_vocab, langs, rows=rows)
+    return thoughts
+
+
+def space_diagnostics(
+    translator: Translator, readers: Mapping[str, Translator], texts: Mapping[str, Sequence[str]]
+) -> list[dict[str, Any]]:
+    """Thought retrieval between every two source languages, each read by the encoder of the space
+    that reads it; a pair with a student's language names the student (teacher<->student retrieval)."""
+    students = {lang: {"student": r.encoder_module.id} for lang, r in readers.items() if r is not translator}
+    return retrieval_table(space_thoughts(readers, texts), students)
+
+
+def space_distances(
+    readers: Mapping[str, Translator], texts: Mapping[str, Sequence[str]], groups: Sequence[str]
+) -> list[dict[str, Any]]:
+    """`group_distances` of every source's whole thoughts from English's (from the first source's
+    when English is not read)."""
+    reference = "en" if "en" in readers else next(iter(readers))
+    return group_distances(space_thoughts(readers, texts, methodcaller("whole")), groups, reference)

@@ -67,6 +67,8 @@ class Matrix:
     training: list[dict[str, Any]] = field(default_factory=list)
     # How every cell and pivot hop was decoded: {"beam_size": 1, "length_penalty": 0.0} is greedy
     search: dict[str, Any] = field(default_factory=dict)
+    # diagnostics.group_distances: {src, to, group, n, distance} (a matrix split by group)
+    distances: list[dict[str, Any]] = field(default_factory=list)
     # The lines scored, by file name: every path's outputs ("de-fr.txt", its pivot "de-en-fr.txt") and
     # each target's references ("reference.fr.txt"), in item order; the report writes them to translations/
     translations: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
@@ -79,6 +81,7 @@ class Matrix:
             "signatures": self.signatures,
             "cells": [asdict(c) for c in self.cells],
             "thought_diagnostics": self.diagnostics,
+            "thought_distances": self.distances,
             "training": self.training,
         }
 
@@ -104,6 +107,7 @@ class Matrix:
             data.get("thought_diagnostics") or [],
             data.get("training") or [],
             data.get("search") or {},
+            data.get("thought_distances") or [],
         )
 
     def unconverged(self) -> list[str]:
@@ -219,7 +223,11 @@ def zero_shot_matrix(
             f"cell {number}/{len(todo)} {src}→{tgt} {kind}: exact {cell.exact:.3f} chrF {cell.chrf:.1f}"
             f"{eta(number, len(todo), time.perf_counter() - started)}"
         )
+    from plugmt.evaluation.diagnostics import space_diagnostics, space_distances
+
     diagnostics = space_diagnostics(translator, readers, texts)
+    # Where a cell fails, how far its source's thoughts are from English's (or the first source's)
+    distances = space_distances(readers, texts, sample_groups) if several_groups else []
     # The encoders that read a row (two students of one language: only the one that read it).
     modules = list({m.id: m for m in [encoder, *(r.encoder_module for r in readers.values())]}.values())
     modules += [p.module for p in plugged.values()]
@@ -234,24 +242,9 @@ def zero_shot_matrix(
         diagnostics,
         training_record(modules),
         search=search,
+        distances=distances,
         translations=translations,
     )
-
-
-def space_diagnostics(
-    translator: Translator, readers: dict[str, Translator], texts: dict[str, list[str]]
-) -> list[dict[str, Any]]:
-    """Thought retrieval between every two source languages, each read by the encoder of the space
-    that reads it (`readers`); a pair with a student's language names the student (teacher<->student
-    retrieval). Each language is pooled once."""
-    from plugmt.evaluation.diagnostics import pooled_thoughts, retrieval_table
-
-    thoughts: dict[str, Any] = {}
-    for reader in {id(r): r for r in readers.values()}.values():
-        langs = {lang: texts[lang] for lang, r in readers.items() if r is reader}
-        thoughts |= pooled_thoughts(reader.encoder, reader.source_vocab, langs)
-    students = {lang: {"student": r.encoder_module.id} for lang, r in readers.items() if r is not translator}
-    return retrieval_table(thoughts, students)
 
 
 def pivot_scores(

@@ -79,6 +79,27 @@ def _groups_markdown(cells: Sequence[Cell]) -> list[str]:
     return lines
 
 
+def _distances_markdown(distances: Sequence[dict[str, Any]]) -> list[str]:
+    """diagnostics.group_distances as a table: a row per group, a column per source language."""
+    if not distances:
+        return []
+    langs = list(dict.fromkeys(d["src"] for d in distances))
+    table = {(d["group"], d["src"]): d["distance"] for d in distances}
+    lines = [
+        "",
+        f"Distance of each source's thoughts from {distances[0]['to']}'s, by group (the alignment term of"
+        " training on the whole thought: 0 = the same thoughts, about 2 = unrelated; a decoder trained"
+        " on one language's thoughts misreads another's where it is large):",
+        "",
+        "| group | " + " | ".join(langs) + " |",
+        "|---|" + "---:|" * len(langs),
+    ]
+    for group in sorted({d["group"] for d in distances}):
+        row = [f"{table[group, lang]:.3f}" if (group, lang) in table else "·" for lang in langs]
+        lines.append(f"| {group} | " + " | ".join(row) + " |")
+    return lines
+
+
 def markdown(matrix: Matrix) -> str:
     lines = [
         f"Encoder `{matrix.encoder}`, {matrix.split} split, n={matrix.cells[0].n if matrix.cells else 0}"
@@ -120,6 +141,7 @@ def markdown(matrix: Matrix) -> str:
         ]
         lines.append(f"| {s} | " + " | ".join(row) + " |")
     lines += _groups_markdown(matrix.cells)
+    lines += _distances_markdown(matrix.distances)
     if matrix.diagnostics:
         lines += [
             "",

@@ -1,6 +1,7 @@
-"""The token loss shared by training (training/step.py) and validation (inference.translator.Pipeline.loss).
+"""The token loss shared by training (training/step.py) and validation (inference.translator.Pipeline.loss),
+and the alignment term shared by training and the thought diagnostics (evaluation.diagnostics).
 
-Beside the layers both halves use, so inference code can score a reference without importing
+Beside the layers both halves use, so inference and evaluation code can score without importing
 training.
 """
 
@@ -31,3 +32,15 @@ def masked_cross_entropy(target: tf.Tensor, logits: tf.Tensor, smoothing: float 
     mask = tf.cast(tf.not_equal(target, PAD_ID), tf.float32)
     losses = token_losses(target, logits, smoothing)
     return tf.reduce_sum(losses * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
+def alignment_loss(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+    """Squared distance between thoughts of the same meanings, relative to their spread.
+
+    A plain MSE is minimised by collapsing every thought onto one point (and a decoder then reads
+    nothing): dividing by the batch variance makes collapse pointless, so only the language-specific
+    part of a thought is pulled away. 0 for identical thoughts; about 2 for unrelated ones.
+    """
+    both = tf.concat([a, b], axis=0)
+    spread = tf.reduce_mean(tf.math.reduce_variance(both, axis=0))
+    return tf.reduce_mean(tf.square(a - b)) / (spread + 1e-6)

@@ -347,3 +347,41 @@ def test_cells_say_where_they_fail_by_group(matrix, trained):
     header = f"| group | n | {' | '.join(kinds)} |"
     assert header in text and header in _groups_markdown(matrix.cells[::-1]), "kinds in one order"
     assert row.split(" | ")[2 + kinds.index(kind)].strip(" |") == f"{share:.3f}"
+
+
+def test_group_distances_say_how_far_each_language_is_from_the_reference_group_by_group():
+    from plugmt.evaluation.diagnostics import group_distances
+
+    rng = np.random.default_rng(0)
+    en = rng.normal(size=(6, 4)).astype(np.float32)
+    fr = en.copy()
+    fr[3:] += 5.0  # the rows of group b are elsewhere in French
+    rows = group_distances({"en": en, "fr": fr, "de": en.copy()}, ["a", "a", "a", "b", "b", "c"], "en")
+    found = {(r["src"], r["group"]): r["distance"] for r in rows}
+    assert set(found) == {("fr", "a"), ("fr", "b"), ("de", "a"), ("de", "b")}, "one-row groups left out"
+    assert found["fr", "a"] == found["de", "a"] == found["de", "b"] == 0.0
+    assert found["fr", "b"] > 1.0
+    assert {r["to"] for r in rows} == {"en"} and {r["n"] for r in rows if r["group"] == "b"} == {2}
+
+
+def test_the_matrix_measures_each_source_against_english_by_group(matrix, trained):
+    """Every source but English, every group of the sample with two items or more: the alignment term
+    between the whole thoughts of those items, as the encoder gives them; the report shows them."""
+    from plugmt.corpora.corpus import sample_rows
+    from plugmt.evaluation.report import markdown
+    from plugmt.layers.losses import alignment_loss
+
+    corpus = load_corpus(trained["cfg"].data)
+    rows = sample_rows(len(corpus.groups("test")), 10)
+    groups = [corpus.groups("test")[i] for i in rows]
+    texts = {lang: [corpus.texts("test", lang)[i] for i in rows] for lang in ("en", "fr", "de")}
+    found = {(d["src"], d["group"]): d["distance"] for d in matrix.distances}
+    several = sorted({g for g in groups if groups.count(g) > 1})
+    assert set(found) == {(lang, g) for lang in ("fr", "de") for g in several}
+    translator = Translator(trained["store"], trained["encoder"])
+    group = several[0]
+    at = [i for i, g in enumerate(groups) if g == group]
+    whole = {lang: translator.encode([texts[lang][i] for i in at]) for lang in ("en", "fr")}
+    by_hand = float(alignment_loss(*(np.concatenate(whole[lang].states, axis=-1) for lang in ("en", "fr"))))
+    assert found["fr", group] == pytest.approx(by_hand, abs=1e-3)
+    assert f"| {group} | " in markdown(matrix).split("Distance of each source's thoughts from en's")[1]

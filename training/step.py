@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from plugmt.corpora.batches import Batch
 from plugmt.errors import PlugmtError
-from plugmt.layers.losses import masked_cross_entropy
+from plugmt.layers.losses import alignment_loss, masked_cross_entropy
 from plugmt.thought import Thought
 from plugmt.training.settings import DECAYS, TrainSettings, check_schedule, per_slot_refusal
 
@@ -58,18 +58,6 @@ class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
-def alignment_loss(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
-    """Squared distance between thoughts of the same meanings, relative to their spread.
-
-    A plain MSE is minimised by collapsing every thought onto one point (and a decoder then reads
-    nothing): dividing by the batch variance makes collapse pointless, so only the language-specific
-    part of a thought is pulled away. 0 for identical thoughts; about 2 for unrelated ones.
-    """
-    both = tf.concat([a, b], axis=0)
-    spread = tf.reduce_mean(tf.math.reduce_variance(both, axis=0))
-    return tf.reduce_mean(tf.square(a - b)) / (spread + 1e-6)
-
-
 def aligned_rows(thought: Thought, per_slot: bool = False) -> tf.Tensor:
     """What the alignment term compares, one row per sentence: the pooled thought [B, D'], or with
     `per_slot` every slot side by side [B, K*D] (a `slots` thought only: slot k answers the same
@@ -78,7 +66,7 @@ def aligned_rows(thought: Thought, per_slot: bool = False) -> tf.Tensor:
         return thought.pooled()
     if thought.kind != "slots":
         raise PlugmtError(per_slot_refusal(f"a {thought.kind!r} thought"))
-    return tf.reshape(thought.memory, [tf.shape(thought.memory)[0], -1])
+    return thought.whole()
 
 
 def perturb(thought: Thought, scale: float, seed: tf.Tensor) -> Thought:
