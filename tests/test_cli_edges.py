@@ -99,7 +99,7 @@ def test_the_shipped_configs_pass_their_own_checks(compose):
         for overrides in presets:
             cfg = hydra_compose("config", [*overrides, "store=s"])  # some presets' store names the run folder
             settings.check_main(cfg, ["joint", "plugin", "eval"])
-    for experiment in ("tutorial", "multi30k", "multi30k_full"):
+    for experiment in ("tutorial", "multi30k", "multi30k_full", "phrasebook_full"):
         with initialize_config_module("plugmt.conf", version_base="1.3"):
             cfg = hydra_compose("config", [f"experiment={experiment}", "store=s", "train.tensorboard=tb"])
         settings.check_main(cfg, ["joint", "plugin", "eval"])
@@ -297,3 +297,21 @@ def test_translate_completion_offers_its_own_settings_only():
     offered = done.stdout.split()
     assert done.returncode == 0 and "decoder=" in offered and "beam_size=" in offered, done.stderr
     assert not [word for word in offered if word.startswith(("train", "eval", "translate_schema", "apps"))]
+
+
+def test_the_whole_phrasebook_preset_is_the_command_its_results_were_measured_with():
+    """experiment=phrasebook_full composes to what the long command of docs/RESULTS.md (sessions 20-21)
+    spelled out, so a result measured with one repeats with the other."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+    from omegaconf import OmegaConf
+
+    spelled = "model=bridge data=phrasebook_full data.vocab_type=bpe data.vocab_size=500 "
+    spelled += "data.source_vocab_size=2000 data.isolate=. data.zero_shot=[en-sv] plugin.lang=sv "
+    spelled += "plugin.pairs=[en-sv] train.max_seconds=null +plugin.train.max_seconds=null train.epochs=4 "
+    spelled += "train.decay=cosine train.validate_every=1000 train.align_per_slot=true train.temperature=3 "
+    spelled += "plugin.train.epochs=4 train.align_weight=3"
+    with initialize_config_module("plugmt.conf", version_base="1.3"):
+        preset = hydra_compose("config", ["experiment=phrasebook_full", "store=s"])
+        long = hydra_compose("config", [*spelled.split(), "store=s"])
+    assert OmegaConf.to_container(preset) == OmegaConf.to_container(long)
