@@ -61,6 +61,14 @@ class Attempt:
             time.sleep(0.02)
         return self.steps_seen()
 
+    def wait_for_step(self, step: int, timeout: float = 180) -> None:
+        """Until a progress line at `step` or later arrives, or the process ends."""
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None and time.monotonic() < deadline:
+            if any(n >= step for _, n in self.steps_seen()):
+                return
+            time.sleep(0.02)
+
     def kill(self) -> bool:
         """SIGKILL it; False if it had already ended by itself."""
         if self.process.poll() is not None:
@@ -89,10 +97,13 @@ def test_a_run_killed_at_random_moments_stores_the_uninterrupted_result(compose,
             seen = attempt.wait_for_steps(2)
             if len(seen) == 2:
                 (t1, n1), (t2, n2) = seen
-                remaining = (STEPS - n2) * (t2 - t1) / max(n2 - n1, 1)
-                # First inside training, sized so that the run cannot finish before it; then anywhere.
-                window = remaining / (KILLS - kills + 1) if kills < KILLS else remaining + 3.0
-                time.sleep(rng.uniform(0, window))
+                if kills < KILLS:
+                    # Inside training: at a random step of the first part of what is left (so the run
+                    # cannot finish first, whatever its speed), then a random moment of the next steps.
+                    attempt.wait_for_step(rng.randint(n2 + 1, n2 + (STEPS - n2) // (KILLS - kills + 1)))
+                    time.sleep(rng.uniform(0, t2 - t1))
+                else:  # anywhere: in training, validation, the module writes or the clean-up
+                    time.sleep(rng.uniform(0, (STEPS - n2) * (t2 - t1) / max(n2 - n1, 1) + 3.0))
             killed = attempt.kill()
             kills += killed
             if not killed:
