@@ -23,28 +23,40 @@ if TYPE_CHECKING:
     from plugmt.inference.translator import Translator
 
 
-def pooled_thoughts(
+def encoded_rows(
     encoder: Any,
     vocab: Vocab,
     texts: Mapping[str, Sequence[str]],
+    views: Mapping[str, Callable[[Thought], tf.Tensor]],
     batch_size: int = 256,
-    rows: Callable[[Thought], tf.Tensor] = methodcaller("pooled"),
-) -> dict[str, np.ndarray]:
-    """One pooled thought per text [N, D] for each language, through one compiled encoder call
-    (`rows=methodcaller("whole")`: everything of fixed size a decoder reads, e.g. every slot)."""
+) -> dict[str, dict[str, np.ndarray]]:
+    """Each language's texts through one compiled encoder call, once: {view: {lang: [N, D]}}, one row
+    per text for each view of the thought (`methodcaller("pooled")`, `methodcaller("whole")`: everything
+    of fixed size a decoder reads, e.g. every slot)."""
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
-    def encode(ids: tf.Tensor) -> tf.Tensor:
-        return rows(encoder.encode(ids))
+    def encode(ids: tf.Tensor) -> dict[str, tf.Tensor]:
+        thought = encoder.encode(ids)
+        return {name: view(thought) for name, view in views.items()}
 
-    def pool(items: Sequence[str]) -> np.ndarray:
+    def rows(items: Sequence[str]) -> dict[str, np.ndarray]:
         chunks = [
-            encode(vocab.encode_padded(items[start : start + batch_size])).numpy()
+            encode(vocab.encode_padded(items[start : start + batch_size]))
             for start in range(0, len(items), batch_size)
         ]
-        return np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
+        if not chunks:
+            return {name: np.zeros((0, 0), dtype=np.float32) for name in views}
+        return {name: np.concatenate([c[name].numpy() for c in chunks]) for name in views}
 
-    return {lang: pool(items) for lang, items in texts.items()}
+    found = {lang: rows(items) for lang, items in texts.items()}
+    return {name: {lang: found[lang][name] for lang in texts} for name in views}
+
+
+def pooled_thoughts(
+    encoder: Any, vocab: Vocab, texts: Mapping[str, Sequence[str]], batch_size: int = 256
+) -> dict[str, np.ndarray]:
+    """One pooled thought per text [N, D] for each language (`encoded_rows`' pooled view)."""
+    return encoded_rows(encoder, vocab, texts, {"pooled": methodcaller("pooled")}, batch_size)["pooled"]
 
 
 def retrieval_scores(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
@@ -113,30 +125,30 @@ def group_distances(
 def space_thoughts(
     readers: Mapping[str, Translator],
     texts: Mapping[str, Sequence[str]],
-    rows: Callable = methodcaller("pooled"),
-) -> dict[str, np.ndarray]:
-    """`pooled_thoughts` of each source language, read by the encoder of the space that reads it
+    views: Mapping[str, Callable[[Thought], tf.Tensor]],
+) -> dict[str, dict[str, np.ndarray]]:
+    """`encoded_rows` of each source language, read by the encoder of the space that reads it
     (`readers`: the matrix's; a student's language by the student). Each language is encoded once."""
-    thoughts: dict[str, np.ndarray] = {}
+    thoughts: dict[str, dict[str, np.ndarray]] = {name: {} for name in views}
     for reader in {id(r): r for r in readers.values()}.values():
         langs = {lang: texts[lang] for lang, r in readers.items() if r is reader}
-        thoughts |= pooled_thoughts(reader.encoder, reader.source_vocab, langs, rows=rows)
+        for name, rows in encoded_rows(reader.encoder, reader.source_vocab, langs, views).items():
+            thoughts[name] |= rows
     return thoughts
 
 
 def space_diagnostics(
-    translator: Translator, readers: Mapping[str, Translator], texts: Mapping[str, Sequence[str]]
+    translator: Translator, readers: Mapping[str, Translator], pooled: Mapping[str, np.ndarray]
 ) -> list[dict[str, Any]]:
-    """Thought retrieval between every two source languages, each read by the encoder of the space
-    that reads it; a pair with a student's language names the student (teacher<->student retrieval)."""
+    """Thought retrieval between every two source languages (`pooled`: `space_thoughts`' pooled view),
+    each read by the encoder of the space that reads it; a pair with a student's language names the
+    student (teacher<->student retrieval)."""
     students = {lang: {"student": r.encoder_module.id} for lang, r in readers.items() if r is not translator}
-    return retrieval_table(space_thoughts(readers, texts), students)
+    return retrieval_table(pooled, students)
 
 
-def space_distances(
-    readers: Mapping[str, Translator], texts: Mapping[str, Sequence[str]], groups: Sequence[str]
-) -> list[dict[str, Any]]:
-    """`group_distances` of every source's whole thoughts from English's (from the first source's
-    when English is not read)."""
-    reference = "en" if "en" in readers else next(iter(readers))
-    return group_distances(space_thoughts(readers, texts, methodcaller("whole")), groups, reference)
+def space_distances(whole: Mapping[str, np.ndarray], groups: Sequence[str]) -> list[dict[str, Any]]:
+    """`group_distances` of every source's whole thoughts (`space_thoughts`' whole view) from
+    English's (from the first source's when English is not read)."""
+    reference = "en" if "en" in whole else next(iter(whole))
+    return group_distances(whole, groups, reference)

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from operator import methodcaller
 from typing import TYPE_CHECKING, Any
 
 from plugmt.corpora.corpus import Corpus, sample_rows
@@ -223,11 +224,14 @@ def zero_shot_matrix(
             f"cell {number}/{len(todo)} {src}→{tgt} {kind}: exact {cell.exact:.3f} chrF {cell.chrf:.1f}"
             f"{eta(number, len(todo), time.perf_counter() - started)}"
         )
-    from plugmt.evaluation.diagnostics import space_diagnostics, space_distances
+    from plugmt.evaluation.diagnostics import space_diagnostics, space_distances, space_thoughts
 
-    diagnostics = space_diagnostics(translator, readers, texts)
+    # Each source encoded once: pooled thoughts for retrieval, whole ones for the distances.
+    views = {"pooled": methodcaller("pooled")} | ({"whole": methodcaller("whole")} if several_groups else {})
+    thoughts = space_thoughts(readers, texts, views)
+    diagnostics = space_diagnostics(translator, readers, thoughts["pooled"])
     # Where a cell fails, how far its source's thoughts are from English's (or the first source's)
-    distances = space_distances(readers, texts, sample_groups) if several_groups else []
+    distances = space_distances(thoughts["whole"], sample_groups) if several_groups else []
     # The encoders that read a row (two students of one language: only the one that read it).
     modules = list({m.id: m for m in [encoder, *(r.encoder_module for r in readers.values())]}.values())
     modules += [p.module for p in plugged.values()]
