@@ -10,14 +10,14 @@ pivot exact, pivot exact − exact), never with a pooled pivot mean. When the ma
 and chrF (real sentences), both per kind too, and each cell minus its own pivot in both with how
 many cells sacrebleu's paired bootstrap (stored in the matrix) puts below, level with or above it.
 When the cells carry exact match by group (phrasebook family, length band), each kind's share by
-group too: where a configuration fails, over seeds. A job without a usable `matrix.json` is listed
-as failed and the rest is still summarised.
+group too: where a configuration fails, over seeds; and when the matrices measured how far each
+source's thoughts are from English's by group, those distances over seeds. A job without a usable
+`matrix.json` is listed as failed and the rest is still summarised.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -27,6 +27,7 @@ from typing import Any
 
 from plugmt.errors import PlugmtError, one_line
 from plugmt.evaluation.distribution import Value, spread
+from plugmt.evaluation.groups import finite, group_distances, group_shares
 from plugmt.evaluation.matrix import KINDS
 
 IGNORED = ("seed=", "experiment=", "hydra.", "store=")
@@ -78,10 +79,6 @@ def _seed(job: Path, overrides: Sequence[str]) -> str:
     return f"of job {job.name}"
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def read_matrix(path: Path) -> dict[str, Any]:
     """A job's matrix.json, checked for what the study reads; ValueError (one line) says what is wrong."""
     if not path.is_file():
@@ -101,11 +98,11 @@ def read_matrix(path: Path) -> dict[str, Any]:
         if (
             not isinstance(cell, dict)
             or not isinstance(cell.get("kind"), str)
-            or not _number(cell.get("exact"))
+            or not finite(cell.get("exact"))
         ):
             raise ValueError(f"matrix.json cell {i} lacks a kind or a numeric exact match")
         pivot = cell.get("pivot")
-        if pivot is not None and not (isinstance(pivot, dict) and _number(pivot.get("exact"))):
+        if pivot is not None and not (isinstance(pivot, dict) and finite(pivot.get("exact"))):
             raise ValueError(f"matrix.json cell {i} has a pivot without a numeric exact match")
     diagnostics = matrix.get("thought_diagnostics")
     if diagnostics is not None and not isinstance(diagnostics, list):
@@ -142,7 +139,7 @@ def _verdict(cell: dict[str, Any], pivot: dict[str, Any], metric: str) -> str:
     """How sacrebleu's paired bootstrap (in the matrix) places a cell against its pivot in `metric`:
     "below" or "above" at p < 0.05, else "level"; "untested" when the matrix has no p."""
     p = ((pivot.get("paired_bootstrap") or {}).get(metric) or {}).get("p")
-    if not _number(p):
+    if not finite(p):
         return "untested"
     if p >= SIGNIFICANT:
         return "level"
@@ -158,13 +155,14 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
     verdicts: Counter[tuple[str, str, str]] = Counter()  # (kind, metric, verdict) -> cells
     retrieval: list[list[Value]] = []
     by_group: dict[tuple[str, str], list[list[Value]]] = defaultdict(list)  # (kind, group) -> per seed
+    distances: dict[str, list[list[Value]]] = defaultdict(list)  # group -> per seed, every source
     for job in jobs:
         matrix, seed = job.matrix or {}, job.seed
         here: dict[str, dict[str, list[Value]]] = defaultdict(lambda: defaultdict(list))
         for cell in matrix.get("cells", []):
             kind, route = cell["kind"], f"{cell.get('src', '?')}→{cell.get('tgt', '?')}"
             for metric in ("exact", *SENTENCE_METRICS):
-                if _number(cell.get(metric)):
+                if finite(cell.get(metric)):
                     here[metric][kind].append((float(cell[metric]), route, seed))
             pivot = cell.get("pivot")
             if kind == "supervised" or not pivot:
@@ -172,7 +170,7 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
             path = pivot.get("path")
             pivot_route = "→".join(path) if isinstance(path, list) else f"pivot of {route}"
             for metric in ("exact", *SENTENCE_METRICS):
-                if _number(pivot.get(metric)):
+                if finite(pivot.get(metric)):
                     here[metric]["pivot"].append((float(pivot[metric]), pivot_route, seed))
             # Against its own pivot, cell by cell: a pooled pivot mean would hide a weak cell
             # behind a strong pivot elsewhere.
@@ -182,20 +180,22 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
             else:
                 undefined[kind] += 1
             for metric in SENTENCE_METRICS:
-                if _number(cell.get(metric)) and _number(pivot.get(metric)):
+                if finite(cell.get(metric)) and finite(pivot.get(metric)):
                     difference = float(cell[metric]) - float(pivot[metric])
                     here[f"{metric}:cell-pivot"][kind].append((difference, route, seed))
                     verdicts[kind, metric, _verdict(cell, pivot, metric)] += 1
         for table, by_kind in here.items():
             for kind, values in by_kind.items():
                 tables[table][kind].append(values)
-        for key, values in _group_shares(matrix.get("cells", []), seed).items():
+        for key, values in group_shares(matrix.get("cells", []), seed).items():
             by_group[key].append(values)
+        for group, values in group_distances(matrix, seed).items():
+            distances[group].append(values)
         diagnostics = matrix.get("thought_diagnostics") or []
         seed_retrieval = [
             (float(d["retrieval"]), f"{d.get('src', '?')}→{d.get('tgt', '?')}", seed)
             for d in diagnostics
-            if isinstance(d, dict) and _number(d.get("retrieval"))
+            if isinstance(d, dict) and finite(d.get("retrieval"))
         ]
         if seed_retrieval:
             retrieval.append(seed_retrieval)
@@ -237,27 +237,9 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
         for kind, group in sorted(known, key=lambda key: (KINDS.index(key[0]), key[1])):
             nested[kind][group] = spread(by_group[kind, group])
         row["by_group"] = dict(nested)
+    if distances:  # the mean over sources per seed; max_cell: the farthest source of any seed
+        row["thought_distances"] = {group: spread(distances[group]) for group in sorted(distances)}
     return row
-
-
-def _group_shares(cells: Sequence[dict[str, Any]], seed: str) -> dict[tuple[str, str], list[Value]]:
-    """Each cell's exact match within each group of its items (the matrix's `by_group`), by (kind,
-    group); a malformed count is skipped."""
-    shares: dict[tuple[str, str], list[Value]] = defaultdict(list)
-    for cell in cells:
-        counts = cell.get("by_group")
-        if not isinstance(counts, dict):
-            continue
-        route = f"{cell.get('src', '?')}→{cell.get('tgt', '?')}"
-        for group, tally in counts.items():
-            if (
-                isinstance(tally, list)
-                and len(tally) == 2
-                and all(_number(x) for x in tally)
-                and tally[1] > 0
-            ):
-                shares[cell["kind"], str(group)].append((tally[0] / tally[1], route, seed))
-    return shares
 
 
 def summarise(folder: Path) -> dict[str, Any]:

@@ -141,6 +141,21 @@ def study_markdown(study: Mapping[str, Any]) -> str:
                             *(_mean_sd(block), f"{block['min_seed_mean']:.3f}", block["min_cell"]),
                         )
                     )
+    if any(row.get("thought_distances") for row in rows):
+        lines += _table(
+            "Distance of the sources' thoughts from the reference language's (matrix.md) by group: the"
+            " mean over sources, mean ± sd over the per-seed means, the largest per-seed mean, and the"
+            " farthest source of any seed (0 = the same thoughts, about 2 = unrelated):",
+            *("configuration", "seeds:", "group", "values:", "mean ± sd:", "max seed mean:", "farthest"),
+        )
+        for row in rows:
+            for group, block in (row.get("thought_distances") or {}).items():
+                lines.append(
+                    _line(
+                        *(row["label"], _seeds(row), group, block["cells"], _mean_sd(block)),
+                        *(f"{block['max_seed_mean']:.3f}", block["max_cell"]),
+                    )
+                )
     if study["failed"]:
         lines += _table(
             f"Failed jobs ({len(study['failed'])} of {study['jobs']}, left out above; see each job's"

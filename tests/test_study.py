@@ -313,6 +313,31 @@ def test_the_study_says_where_cells_fail_by_group_over_seeds(tmp_path):
     assert "| zero-shot | date_range | 4 | 0.625 ± 0.177 | 0.500 | fr→de 0.25, seed 1 |" in text
 
 
+def test_the_study_gives_the_thought_distances_by_group_over_seeds(tmp_path):
+    # Seed 0: fr and ja at 0.01 and 0.09 from en on currency (mean 0.05); seed 1: 0.03 and 0.31
+    # (0.17); over seeds 0.11 ± sd(0.05, 0.17), the farthest source ja on seed 1. A malformed row is
+    # skipped; a matrix without distances adds no table.
+    for seed, (fr, ja) in {0: (0.01, 0.09), 1: (0.03, 0.31)}.items():
+        job = _job(tmp_path, str(seed), ["encoder=lstm", f"seed={seed}"], SEEDS[seed])
+        matrix = json.loads((job / "matrix.json").read_text())
+        matrix["thought_distances"] = [
+            {"src": "fr", "to": "en", "group": "currency", "n": 4, "distance": fr},
+            {"src": "ja", "to": "en", "group": "currency", "n": 4, "distance": ja},
+            {"src": "de", "to": "en", "group": "currency", "n": 4, "distance": "far"},
+        ]
+        (job / "matrix.json").write_text(json.dumps(matrix))
+    row = summarise(tmp_path)["configurations"][0]
+    block = row["thought_distances"]["currency"]
+    assert block["mean"] == pytest.approx(0.11) and block["sd"] == pytest.approx(_sd([0.05, 0.17]))
+    assert block["max_cell"] == "ja→en 0.31, seed 1" and block["cells"] == 4
+    assert "| encoder=lstm | 2 | currency | 4 | 0.110 ± 0.085 | 0.170 | ja→en 0.31, seed 1 |" in markdown(
+        summarise(tmp_path)
+    )
+    _job(tmp_path / "plain", "0", ["encoder=lstm", "seed=0"], SEEDS[0])
+    assert "thought_distances" not in summarise(tmp_path / "plain")["configurations"][0]
+    assert "Distance of the sources' thoughts" not in markdown(summarise(tmp_path / "plain"))
+
+
 def test_a_configuration_named_by_a_whole_command_is_labelled_once_and_short_in_tables(tmp_path):
     long = ["data=phrasebook_full", "data.vocab_type=bpe", "data.vocab_size=500", "train.epochs=4"]
     for seed in (0, 1):
