@@ -122,17 +122,20 @@ def group_distances(
     ]
 
 
+# What the matrix reads of each source's thoughts: pooled for retrieval, whole for the distances.
+SPACE_VIEWS = {"pooled": methodcaller("pooled"), "whole": methodcaller("whole")}
+
+
 def space_thoughts(
-    readers: Mapping[str, Translator],
-    texts: Mapping[str, Sequence[str]],
-    views: Mapping[str, Callable[[Thought], tf.Tensor]],
+    readers: Mapping[str, Translator], texts: Mapping[str, Sequence[str]]
 ) -> dict[str, dict[str, np.ndarray]]:
-    """`encoded_rows` of each source language, read by the encoder of the space that reads it
-    (`readers`: the matrix's; a student's language by the student). Each language is encoded once."""
-    thoughts: dict[str, dict[str, np.ndarray]] = {name: {} for name in views}
+    """`encoded_rows` (SPACE_VIEWS) of each source language, read by the encoder of the space that
+    reads it (`readers`: the matrix's; a student's language by the student). Each language is encoded
+    once."""
+    thoughts: dict[str, dict[str, np.ndarray]] = {name: {} for name in SPACE_VIEWS}
     for reader in {id(r): r for r in readers.values()}.values():
         langs = {lang: texts[lang] for lang, r in readers.items() if r is reader}
-        for name, rows in encoded_rows(reader.encoder, reader.source_vocab, langs, views).items():
+        for name, rows in encoded_rows(reader.encoder, reader.source_vocab, langs, SPACE_VIEWS).items():
             thoughts[name] |= rows
     return thoughts
 

@@ -17,7 +17,7 @@ def finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def group_shares(cells: Sequence[dict[str, Any]], seed: str) -> dict[tuple[str, str], list[Value]]:
+def shares_by_group(cells: Sequence[dict[str, Any]], seed: str) -> dict[tuple[str, str], list[Value]]:
     """Each cell's exact match within each group of its items (the matrix's `by_group`), by (kind,
     group); a malformed count is skipped."""
     shares: dict[tuple[str, str], list[Value]] = defaultdict(list)
@@ -32,9 +32,10 @@ def group_shares(cells: Sequence[dict[str, Any]], seed: str) -> dict[tuple[str, 
     return shares
 
 
-def group_distances(matrix: dict[str, Any], seed: str) -> dict[str, list[Value]]:
-    """Each source's thought distance from the reference language's, by group (the matrix's
-    `thought_distances`, named src→reference); a malformed row is skipped."""
+def distances_by_group(matrix: dict[str, Any], seed: str) -> dict[str, list[Value]]:
+    """Each source's thought distance from the reference language's, by group, as the matrix stored
+    them (`thought_distances`, made by diagnostics.group_distances; named src→reference); a
+    malformed row is skipped."""
     found: dict[str, list[Value]] = defaultdict(list)
     rows = matrix.get("thought_distances")
     for row in rows if isinstance(rows, list) else []:

@@ -6,7 +6,6 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from operator import methodcaller
 from typing import TYPE_CHECKING, Any
 
 from plugmt.corpora.corpus import Corpus, sample_rows
@@ -226,9 +225,7 @@ def zero_shot_matrix(
         )
     from plugmt.evaluation.diagnostics import space_diagnostics, space_distances, space_thoughts
 
-    # Each source encoded once: pooled thoughts for retrieval, whole ones for the distances.
-    views = {"pooled": methodcaller("pooled")} | ({"whole": methodcaller("whole")} if several_groups else {})
-    thoughts = space_thoughts(readers, texts, views)
+    thoughts = space_thoughts(readers, texts)  # each source encoded once, pooled and whole
     diagnostics = space_diagnostics(translator, readers, thoughts["pooled"])
     # Where a cell fails, how far its source's thoughts are from English's (or the first source's)
     distances = space_distances(thoughts["whole"], sample_groups) if several_groups else []

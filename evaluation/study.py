@@ -27,7 +27,7 @@ from typing import Any
 
 from plugmt.errors import PlugmtError, one_line
 from plugmt.evaluation.distribution import Value, spread
-from plugmt.evaluation.groups import finite, group_distances, group_shares
+from plugmt.evaluation.groups import distances_by_group, finite, shares_by_group
 from plugmt.evaluation.matrix import KINDS
 
 IGNORED = ("seed=", "experiment=", "hydra.", "store=")
@@ -187,9 +187,9 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
         for table, by_kind in here.items():
             for kind, values in by_kind.items():
                 tables[table][kind].append(values)
-        for key, values in group_shares(matrix.get("cells", []), seed).items():
+        for key, values in shares_by_group(matrix.get("cells", []), seed).items():
             by_group[key].append(values)
-        for group, values in group_distances(matrix, seed).items():
+        for group, values in distances_by_group(matrix, seed).items():
             distances[group].append(values)
         diagnostics = matrix.get("thought_diagnostics") or []
         seed_retrieval = [

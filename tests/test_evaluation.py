@@ -77,9 +77,25 @@ def test_retrieval_on_hand_made_vectors():
     assert swapped["same_cosine"] == pytest.approx(1 / 3, abs=1e-4)
 
 
-def test_matrix_carries_thought_diagnostics_for_every_source_pair(matrix):
+def test_matrix_carries_thought_diagnostics_for_every_source_pair(matrix, trained):
+    """Every ordered pair of sources, each scored on that pair's own thoughts of the sample (the
+    matrix encodes each source once for retrieval and distances: a mix-up of languages shows here)."""
+    from plugmt.corpora.corpus import sample_rows
+    from plugmt.evaluation.diagnostics import retrieval_scores
+
     pairs = {(d["src"], d["tgt"]) for d in matrix.diagnostics}
     assert pairs == {(a, b) for a in ("de", "en", "fr") for b in ("de", "en", "fr") if a != b}
+    corpus = load_corpus(trained["cfg"].data)
+    rows = sample_rows(len(corpus.groups("test")), 10)
+    translator = Translator(trained["store"], trained["encoder"])
+    pooled = {
+        lang: np.concatenate(translator.encode([corpus.texts("test", lang)[i] for i in rows]).states, axis=-1)
+        for lang in ("en", "fr")
+    }
+    found = next(d for d in matrix.diagnostics if (d["src"], d["tgt"]) == ("fr", "en"))
+    assert found["same_cosine"] == pytest.approx(
+        retrieval_scores(pooled["fr"], pooled["en"])["same_cosine"], abs=1e-3
+    )
 
 
 class _Thought:
