@@ -140,18 +140,21 @@ def space_thoughts(
     return thoughts
 
 
-def space_diagnostics(
-    translator: Translator, readers: Mapping[str, Translator], pooled: Mapping[str, np.ndarray]
-) -> list[dict[str, Any]]:
-    """Thought retrieval between every two source languages (`pooled`: `space_thoughts`' pooled view),
-    each read by the encoder of the space that reads it; a pair with a student's language names the
-    student (teacher<->student retrieval)."""
+def space_report(
+    translator: Translator,
+    readers: Mapping[str, Translator],
+    texts: Mapping[str, Sequence[str]],
+    groups: Sequence[str] | None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What the matrix says of its thought space, each source encoded once (`space_thoughts`):
+    retrieval between every two source languages on the pooled view, each read by the encoder of
+    the space that reads it (a pair with a student's language names the student: teacher<->student
+    retrieval); and, given the rows' `groups`, how far each source's whole thoughts sit from
+    English's (from the first source's when English is not read), group by group."""
+    thoughts = space_thoughts(readers, texts)
     students = {lang: {"student": r.encoder_module.id} for lang, r in readers.items() if r is not translator}
-    return retrieval_table(pooled, students)
-
-
-def space_distances(whole: Mapping[str, np.ndarray], groups: Sequence[str]) -> list[dict[str, Any]]:
-    """`group_distances` of every source's whole thoughts (`space_thoughts`' whole view) from
-    English's (from the first source's when English is not read)."""
+    diagnostics = retrieval_table(thoughts["pooled"], students)
+    whole = thoughts["whole"]
     reference = "en" if "en" in whole else next(iter(whole))
-    return group_distances(whole, groups, reference)
+    distances = group_distances(whole, groups, reference) if groups else []
+    return diagnostics, distances

@@ -223,12 +223,11 @@ def zero_shot_matrix(
             f"cell {number}/{len(todo)} {src}→{tgt} {kind}: exact {cell.exact:.3f} chrF {cell.chrf:.1f}"
             f"{eta(number, len(todo), time.perf_counter() - started)}"
         )
-    from plugmt.evaluation.diagnostics import space_diagnostics, space_distances, space_thoughts
+    from plugmt.evaluation.diagnostics import space_report
 
-    thoughts = space_thoughts(readers, texts)  # each source encoded once, pooled and whole
-    diagnostics = space_diagnostics(translator, readers, thoughts["pooled"])
-    # Where a cell fails, how far its source's thoughts are from English's (or the first source's)
-    distances = space_distances(thoughts["whole"], sample_groups) if several_groups else []
+    # Retrieval between sources, and where a cell fails, how far its source's thoughts are from English's
+    by_group = sample_groups if several_groups else None
+    diagnostics, distances = space_report(translator, readers, texts, by_group)
     # The encoders that read a row (two students of one language: only the one that read it).
     modules = list({m.id: m for m in [encoder, *(r.encoder_module for r in readers.values())]}.values())
     modules += [p.module for p in plugged.values()]

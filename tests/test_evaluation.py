@@ -155,6 +155,66 @@ def test_retrieval_is_perfect_for_language_neutral_thoughts_and_chance_for_shuff
         assert by_pair[pair]["same_cosine"] < 0.5
 
 
+class _TwoViews:
+    def __init__(self, pooled, whole):
+        self._pooled, self._whole = pooled, whole
+
+    def pooled(self):
+        return self._pooled
+
+    def whole(self):
+        return self._whole
+
+
+class _SlotsLikeEncoder(_MeaningEncoder):
+    """Ids [meaning, language]: the pooled view is the meaning's vector alone (language-neutral);
+    the whole view adds a vector of the language, as slots that keep some of their source would."""
+
+    def __init__(self, meanings: int, languages: int, dim: int = 32):
+        import tensorflow as tf
+
+        super().__init__(meanings, dim)
+        self.accent = tf.constant(np.random.default_rng(1).normal(size=(languages, dim)), tf.float32)
+
+    def encode(self, ids):
+        import tensorflow as tf
+
+        meaning = tf.gather(self.table, ids[:, 0])
+        return _TwoViews(meaning, tf.concat([meaning, tf.gather(self.accent, ids[:, 1])], axis=-1))
+
+
+def test_the_space_report_reads_retrieval_from_pooled_thoughts_and_distances_from_whole_ones():
+    """Retrieval on the pooled view, distances on the whole one (for slots the two differ: a swap of
+    the views would make these language-neutral thoughts look apart and the accented ones alike)."""
+    from types import SimpleNamespace
+
+    from plugmt.evaluation.diagnostics import group_distances, space_report
+
+    n, langs = 12, ("en", "fr", "de")
+    texts = {lang: [f"{lang}{i}" for i in range(n)] for lang in langs}
+
+    class Vocab:
+        def encode_padded(self, items):
+            return np.array([[int(t[2:]), langs.index(t[:2])] for t in items], dtype=np.int32)
+
+    encoder = _SlotsLikeEncoder(n, len(langs))
+    reader = SimpleNamespace(encoder=encoder, source_vocab=Vocab(), encoder_module=SimpleNamespace(id="enc"))
+    groups = ["a"] * 6 + ["b"] * 6
+    diagnostics, distances = space_report(reader, {lang: reader for lang in langs}, texts, groups)
+    assert {(d["src"], d["tgt"]) for d in diagnostics} == {(a, b) for a in langs for b in langs if a != b}
+    assert all(d["retrieval"] == 1.0 for d in diagnostics)
+    assert all(d["same_cosine"] == pytest.approx(1.0, abs=1e-4) for d in diagnostics)
+    whole = {
+        lang: np.concatenate([encoder.table.numpy()[:n], np.tile(encoder.accent.numpy()[k], (n, 1))], axis=1)
+        for k, lang in enumerate(langs)
+    }
+    expected = group_distances(whole, groups, "en")
+    assert [(d["src"], d["group"]) for d in distances] == [("fr", "a"), ("fr", "b"), ("de", "a"), ("de", "b")]
+    for found, wanted in zip(distances, expected, strict=True):
+        assert found["distance"] == pytest.approx(wanted["distance"], abs=1e-3) and found["distance"] > 0.05
+    assert space_report(reader, {lang: reader for lang in langs}, texts, None)[1] == []
+
+
 def test_wilson_interval_matches_published_values():
     # Newcombe (1998), Statistics in Medicine 17:857, table I, method 3 (score interval).
     assert wilson_interval(81, 263) == pytest.approx([0.2553, 0.3662], abs=1e-4)
