@@ -226,8 +226,8 @@ def zero_shot_matrix(
     from plugmt.evaluation.diagnostics import space_report
 
     # Retrieval between sources, and where a cell fails, how far its source's thoughts are from English's
-    by_group = sample_groups if several_groups else None
-    diagnostics, distances = space_report(translator, readers, texts, by_group)
+    distance_groups = sample_groups if several_groups else None
+    diagnostics, distances = space_report(translator, readers, texts, distance_groups)
     # The encoders that read a row (two students of one language: only the one that read it).
     modules = list({m.id: m for m in [encoder, *(r.encoder_module for r in readers.values())]}.values())
     modules += [p.module for p in plugged.values()]

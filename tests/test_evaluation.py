@@ -99,11 +99,17 @@ def test_matrix_carries_thought_diagnostics_for_every_source_pair(matrix, traine
 
 
 class _Thought:
-    def __init__(self, pooled):
+    """A thought's two views, as the real Thought gives them: `whole` is `pooled` unless given."""
+
+    def __init__(self, pooled, whole=None):
         self._pooled = pooled
+        self._whole = pooled if whole is None else whole
 
     def pooled(self):
         return self._pooled
+
+    def whole(self):
+        return self._whole
 
 
 class _MeaningEncoder:
@@ -155,17 +161,6 @@ def test_retrieval_is_perfect_for_language_neutral_thoughts_and_chance_for_shuff
         assert by_pair[pair]["same_cosine"] < 0.5
 
 
-class _TwoViews:
-    def __init__(self, pooled, whole):
-        self._pooled, self._whole = pooled, whole
-
-    def pooled(self):
-        return self._pooled
-
-    def whole(self):
-        return self._whole
-
-
 class _SlotsLikeEncoder(_MeaningEncoder):
     """Ids [meaning, language]: the pooled view is the meaning's vector alone (language-neutral);
     the whole view adds a vector of the language, as slots that keep some of their source would."""
@@ -180,7 +175,7 @@ class _SlotsLikeEncoder(_MeaningEncoder):
         import tensorflow as tf
 
         meaning = tf.gather(self.table, ids[:, 0])
-        return _TwoViews(meaning, tf.concat([meaning, tf.gather(self.accent, ids[:, 1])], axis=-1))
+        return _Thought(meaning, tf.concat([meaning, tf.gather(self.accent, ids[:, 1])], axis=-1))
 
 
 def test_the_space_report_reads_retrieval_from_pooled_thoughts_and_distances_from_whole_ones():
