@@ -3,7 +3,8 @@
 `python -m plugmt.evaluation.gate <matrix.json>` exits 1 and names every failing cell when a
 supervised cell is below 0.99 exact match, a zero-shot or plugged cell below 0.95, or a zero-shot or
 plugged cell more than 0.02 below its own pivot (the claim's targets; `--supervised`, `--unseen` and
-`--pivot-gap` set other limits). CI runs it after the default `plugmt-run`: a regression guard on
+`--pivot-gap` set other limits). A gap's line adds what its paired 95% interval says: beyond the limit,
+or too few items to tell. CI runs it after the default `plugmt-run`: a regression guard on
 quality, not on time.
 """
 
@@ -18,13 +19,24 @@ from pathlib import Path
 from typing import Any
 
 from plugmt.errors import PlugmtError, exit_with_error
+from plugmt.evaluation.metrics import PIVOT_GAP, gap_verdict
 
 
 @dataclass(frozen=True)
 class Thresholds:
     supervised: float = 0.99
     unseen: float = 0.95  # zero-shot and plugged cells
-    pivot_gap: float = 0.02  # how far below its own pivot an unseen cell may be
+    pivot_gap: float = PIVOT_GAP  # how far below its own pivot an unseen cell may be
+
+
+def _gap_evidence(pivot: Mapping[str, Any], limit: float) -> str:
+    """What the gap's paired interval says about the limit (nothing for a matrix without one)."""
+    gap = pivot.get("exact_gap")
+    if not gap:
+        return ""
+    low, high = gap["ci"]
+    words = {"beyond": "beyond the limit", "undecided": "too few items to tell", "within": "within the limit"}
+    return f"; gap 95% CI [{low:.3f}, {high:.3f}]: {words[gap_verdict(gap['ci'], limit)]}"
 
 
 def failures(matrix: Mapping[str, Any], limits: Thresholds = Thresholds()) -> list[str]:
@@ -47,6 +59,7 @@ def failures(matrix: Mapping[str, Any], limits: Thresholds = Thresholds()) -> li
         if pivot and pivot["exact"] - cell["exact"] > limits.pivot_gap + 1e-9:
             problems.append(
                 f"{name} is {pivot['exact'] - cell['exact']:.3f} below its pivot ({pivot['exact']:.3f})"
+                + _gap_evidence(pivot, limits.pivot_gap)
             )
     if not any(c["kind"] in ("zero-shot", "plugged") for c in cells):
         problems.append("the matrix has no zero-shot or plugged cell: nothing tests the claim")

@@ -13,6 +13,7 @@ from plugmt.corpora.pairs import Pair, path_decoder, pivot_path
 from plugmt.errors import PlugmtError
 from plugmt.evaluation.metrics import (
     bootstrap_interval,
+    exact_gap,
     exact_hits,
     hits_by_group,
     paired_bootstrap,
@@ -256,7 +257,8 @@ def pivot_scores(
     lang: str | None = None,
 ) -> dict[str, Any]:
     """A non-supervised cell's pivot: its path and scores, and the cell measured against it (exact
-    ÷ pivot exact, the cell's `hits` over the pivot's; sacrebleu's paired bootstrap for BLEU, chrF)."""
+    ÷ pivot exact, the cell's `hits` over the pivot's; the exact-match gap with its paired interval;
+    sacrebleu's paired bootstrap for BLEU, chrF)."""
     pivot_hits = exact_hits(pivot_hypotheses, references)
     n = len(references)
     return {
@@ -264,6 +266,7 @@ def pivot_scores(
         **score(pivot_hypotheses, references, lang),
         "exact_ci": wilson_interval(pivot_hits, n),
         "exact_ratio": round(hits / pivot_hits, 4) if pivot_hits else None,
+        "exact_gap": exact_gap(hypotheses, pivot_hypotheses, references),
         "paired_bootstrap": paired_bootstrap(hypotheses, pivot_hypotheses, references, lang=lang),
     }
 

@@ -72,15 +72,74 @@ def signatures() -> dict[str, str]:
 Z95 = 1.959964  # the standard normal's 97.5% quantile
 
 
-def wilson_interval(hits: int, n: int, z: float = Z95) -> list[float]:
-    """The 95% Wilson score interval [lo, hi] of a proportion hits/n (sound at 0 and n, unlike p ± z·se)."""
-    if n <= 0:
-        return [0.0, 1.0]
+def _wilson(hits: int, n: int, z: float) -> tuple[float, float]:
     p = hits / n
     shrink = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / shrink
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / shrink
-    return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def wilson_interval(hits: int, n: int, z: float = Z95) -> list[float]:
+    """The 95% Wilson score interval [lo, hi] of a proportion hits/n (sound at 0 and n, unlike p ± z·se)."""
+    if n <= 0:
+        return [0.0, 1.0]
+    return [round(bound, 4) for bound in _wilson(hits, n, z)]
+
+
+def paired_difference_interval(
+    both: int, first_only: int, second_only: int, neither: int, z: float = Z95
+) -> list[float]:
+    """The 95% interval of p1 − p2, two proportions measured on the same items (Newcombe 1998, "Improved
+    confidence intervals for the difference between binomial proportions based on paired data",
+    method 10: each proportion's Wilson interval, joined through the items' phi correlation with
+    Newcombe's continuity correction). p1 = (both + first_only) / n, p2 = (both + second_only) / n."""
+    n = both + first_only + second_only + neither
+    if n <= 0:
+        return [-1.0, 1.0]
+    hits1, hits2 = both + first_only, both + second_only
+    p1, p2 = hits1 / n, hits2 / n
+    (l1, u1), (l2, u2) = _wilson(hits1, n, z), _wilson(hits2, n, z)
+    margins = hits1 * (n - hits1) * hits2 * (n - hits2)
+    cross = both * neither - first_only * second_only
+    corrected = cross - n / 2 if cross > n / 2 else (cross if cross < 0 else 0.0)
+    phi = corrected / math.sqrt(margins) if margins else 0.0
+    below = math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
+    above = math.sqrt(max(0.0, (p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1) + (u1 - p1) ** 2))
+    return [round(max(-1.0, p1 - p2 - below), 4), round(min(1.0, p1 - p2 + above), 4)]
+
+
+# How far an unseen (zero-shot, plugged) cell may trail its own pivot in exact match: the claim's
+# target, which the quality gate checks on the point estimate and a matrix judges on the interval.
+PIVOT_GAP = 0.02
+
+
+def exact_gap(
+    hypotheses: Sequence[str], pivot_hypotheses: Sequence[str], references: Sequence[str]
+) -> dict[str, Any]:
+    """A cell's exact match against its pivot's on the same items: the gap (pivot − cell; above 0 the
+    cell trails), its paired 95% interval, the discordant items [pivot right only, cell right only],
+    and the verdict on PIVOT_GAP (`gap_verdict`)."""
+    counts = [0, 0, 0, 0]  # both right, the pivot only, the cell only, neither
+    for hypothesis, pivot, reference in zip(hypotheses, pivot_hypotheses, references, strict=True):
+        pivot_right, cell_right = pivot == reference, hypothesis == reference
+        counts[(0 if cell_right else 1) if pivot_right else (2 if cell_right else 3)] += 1
+    n = len(references)
+    interval = paired_difference_interval(*counts)
+    return {
+        "gap": round((counts[1] - counts[2]) / n, 4) if n else 0.0,
+        "ci": interval,
+        "discordant": counts[1:3],
+        "verdict": gap_verdict(interval),
+    }
+
+
+def gap_verdict(interval: Sequence[float], margin: float = PIVOT_GAP) -> str:
+    """Where a gap's 95% interval puts the cell: "within" `margin` of its pivot (the whole interval at
+    or below it), "beyond" it (the whole interval above), or "undecided" (too few items to tell)."""
+    if interval[1] <= margin:
+        return "within"
+    return "beyond" if interval[0] > margin else "undecided"
 
 
 def exact_hits(hypotheses: Sequence[str], references: Sequence[str]) -> int:

@@ -4,13 +4,14 @@ a seed study's Markdown is evaluation.study_report."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from plugmt.evaluation.figures import matrix_figure
 from plugmt.evaluation.matrix import KINDS, Cell, Matrix
-from plugmt.evaluation.metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
+from plugmt.evaluation.metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, PIVOT_GAP
 
 _KIND_MARK = {
     "supervised": "S",
@@ -20,6 +21,32 @@ _KIND_MARK = {
     "plugged-source": "R",  # read by a student encoder
     "plugged-both": "B",  # a student encoder and a plug-in decoder
 }
+
+
+# A gap's verdict on PIVOT_GAP as the table marks it: ✓ within, ✗ beyond, ? undecided
+_GAP_MARK = {"within": "✓", "beyond": "✗", "undecided": "?"}
+
+
+def _gap_verdicts(cells: Sequence[Cell]) -> list[str]:
+    """How many zero-shot and plugged cells their gap's interval shows within PIVOT_GAP of their pivot,
+    shows beyond it, or leaves undecided (nothing for a matrix written before gaps were measured)."""
+    found: dict[str, Counter[str]] = {}
+    for cell in cells:
+        gap = (cell.pivot or {}).get("exact_gap")
+        if gap and cell.kind in ("zero-shot", "plugged"):
+            found.setdefault(cell.kind, Counter())[gap["verdict"]] += 1
+    if not found:
+        return []
+    parts = [
+        f"{kind}: {counts['within']} within, {counts['beyond']} beyond, {counts['undecided']} undecided"
+        for kind, counts in found.items()
+    ]
+    return [
+        "",
+        f"Gap to the pivot (pivot exact − exact, paired 95% interval over the same items): ✓ the whole"
+        f" interval within {PIVOT_GAP} of the pivot, ✗ the whole interval beyond it, ? undecided at this"
+        f" many items. {'; '.join(parts)}.",
+    ]
 
 
 def _with_ci(value: float, ci: list[float] | None, digits: int = 3) -> str:
@@ -35,6 +62,9 @@ def _pivot(cell: Cell, key: str) -> str:
     if key == "exact_ratio":
         ratio = cell.pivot.get("exact_ratio")
         return "—" if ratio is None else f"{ratio:.2f}"
+    if key == "exact_gap":
+        gap = cell.pivot.get("exact_gap")
+        return "—" if not gap else f"{_with_ci(gap['gap'], gap['ci'])} {_GAP_MARK[gap['verdict']]}"
     return f"{cell.pivot[key]:.1f}"
 
 
@@ -107,20 +137,22 @@ def markdown(matrix: Matrix) -> str:
         "",
         "Exact match with its 95% Wilson interval, chrF and BLEU with sacrebleu's bootstrap 95% interval"
         " over the items; exact ÷ pivot is the cell's exact match over its own"
-        " pivot's; vs pivot: the cell's score minus its pivot's, with the p-value of sacrebleu's paired"
+        " pivot's; gap: pivot exact − exact with its paired 95% interval (Newcombe's method for paired"
+        " proportions); vs pivot: the cell's score minus its pivot's, with the p-value of sacrebleu's paired"
         f" bootstrap ({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED}; * p < 0.05; bootstrap"
         " means and 95% intervals in matrix.json).",
         "",
         "| src→tgt | kind | n | exact [95% CI] | chrF [95% CI] | BLEU [95% CI] | pivot path "
-        "| pivot exact [95% CI] | exact ÷ pivot | pivot chrF | pivot BLEU | vs pivot (paired bootstrap) |",
-        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|",
+        "| pivot exact [95% CI] | exact ÷ pivot | gap [95% CI] | pivot chrF | pivot BLEU "
+        "| vs pivot (paired bootstrap) |",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     for c in matrix.cells:
         path = "→".join(c.pivot["path"]) if c.pivot else "—"
         lines.append(
             f"| {c.src}→{c.tgt} | {c.kind} | {c.n} | {_with_ci(c.exact, c.exact_ci)} | "
             f"{_with_ci(c.chrf, c.chrf_ci, 1)} | {_with_ci(c.bleu, c.bleu_ci, 1)} | {path} | "
-            f"{_pivot(c, 'exact')} | {_pivot(c, 'exact_ratio')} | "
+            f"{_pivot(c, 'exact')} | {_pivot(c, 'exact_ratio')} | {_pivot(c, 'exact_gap')} | "
             f"{_pivot(c, 'chrf')} | {_pivot(c, 'bleu')} | {_versus_pivot(c)} |"
         )
     sources = sorted({c.src for c in matrix.cells})
@@ -140,6 +172,7 @@ def markdown(matrix: Matrix) -> str:
             for t in targets
         ]
         lines.append(f"| {s} | " + " | ".join(row) + " |")
+    lines += _gap_verdicts(matrix.cells)
     lines += _groups_markdown(matrix.cells)
     lines += _distances_markdown(matrix.distances)
     if matrix.diagnostics:

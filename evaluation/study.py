@@ -35,6 +35,9 @@ NON_SUPERVISED = KINDS[1:]
 SENTENCE_METRICS = ("bleu", "chrf")  # the matrices of real sentences carry them beside exact match
 SIGNIFICANT = 0.05  # a cell differs from its pivot when the paired bootstrap's p is below this
 VERDICTS = ("below", "level", "above", "untested")
+# where a cell's exact-match gap to its pivot stands on metrics.PIVOT_GAP (its paired interval;
+# "untested": a matrix written before gaps were measured)
+GAP_VERDICTS = ("within", "beyond", "undecided", "untested")
 LONGEST_NAME = 48  # a configuration named by more characters is labelled c1, c2, ... in tables and plots
 
 
@@ -153,6 +156,7 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
     tables: dict[str, dict[str, list[list[Value]]]] = defaultdict(lambda: defaultdict(list))
     undefined: dict[str, int] = defaultdict(int)
     verdicts: Counter[tuple[str, str, str]] = Counter()  # (kind, metric, verdict) -> cells
+    gap_verdicts: Counter[tuple[str, str]] = Counter()  # (kind, gap verdict) -> cells over the seeds
     retrieval: list[list[Value]] = []
     by_group: dict[tuple[str, str], list[list[Value]]] = defaultdict(list)  # (kind, group) -> per seed
     distances: dict[str, list[list[Value]]] = defaultdict(list)  # group -> per seed, every source
@@ -175,6 +179,7 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
             # Against its own pivot, cell by cell: a pooled pivot mean would hide a weak cell
             # behind a strong pivot elsewhere.
             here["pivot-exact"][kind].append((float(pivot["exact"]) - float(cell["exact"]), route, seed))
+            gap_verdicts[kind, (pivot.get("exact_gap") or {}).get("verdict", "untested")] += 1
             if pivot["exact"] > 0:
                 here["exact/pivot"][kind].append((float(cell["exact"]) / float(pivot["exact"]), route, seed))
             else:
@@ -222,6 +227,7 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
                 "exact/pivot": spread(ratios) if ratios else None,
                 "pivot-exact": spread(tables["pivot-exact"][kind]),
                 "undefined_ratios": undefined[kind],  # cells whose pivot had exact match 0
+                "gap_verdicts": {v: gap_verdicts[kind, v] for v in GAP_VERDICTS},
             }
             for metric in SENTENCE_METRICS:  # cell − pivot; how many cells the paired bootstrap puts below it
                 if tables[f"{metric}:cell-pivot"].get(kind):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from plugmt.evaluation.metrics import PIVOT_GAP
+
 
 def _mean_sd(block: Mapping[str, Any], digits: int = 3) -> str:
     if block["sd"] is None:
@@ -75,6 +77,13 @@ def _scores_markdown(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
+def _gap_counts(own: Mapping[str, Any]) -> str:
+    """'12 / 3 / 1' (and '+ 2 untested' for cells of matrices written before gaps were measured)."""
+    counts = own.get("gap_verdicts") or {}
+    shown = " / ".join(str(counts.get(v, 0)) for v in ("within", "beyond", "undecided"))
+    return shown + (f" + {counts['untested']} untested" if counts.get("untested") else "")
+
+
 def _seeds(row: Mapping[str, Any]) -> str:
     return f"{row['seeds']} (+{row['failed']} failed)" if row["failed"] else str(row["seeds"])
 
@@ -108,9 +117,11 @@ def study_markdown(study: Mapping[str, Any]) -> str:
     if any(row["own_pivot"] for row in rows):
         lines += _table(
             "Each non-supervised cell against its own pivot (ratio: exact ÷ pivot exact; gap: pivot"
-            " exact − exact), mean ± sd over the per-seed means, 95% interval, the worst cell:",
+            " exact − exact), mean ± sd over the per-seed means, 95% interval, the worst cell; and the"
+            f" cells (of every seed) whose gap's paired 95% interval lies within {PIVOT_GAP} of the"
+            " pivot, beyond it, or across it (undecided at the matrix's items):",
             *("configuration", "seeds:", "kind", "cells:", "ratio mean ± sd:", "ratio 95% CI"),
-            *("lowest ratio", "gap mean ± sd:", "gap 95% CI", "largest gap"),
+            *("lowest ratio", "gap mean ± sd:", "gap 95% CI", "largest gap", "within / beyond / undecided"),
         )
         for row in rows:
             for kind, own in row["own_pivot"].items():
@@ -119,7 +130,7 @@ def study_markdown(study: Mapping[str, Any]) -> str:
                 lines.append(
                     _line(
                         *(row["label"], _seeds(row), kind, gap["cells"], *ratio_cells),
-                        *(_mean_sd(gap), _ci(gap), gap["max_cell"]),
+                        *(_mean_sd(gap), _ci(gap), gap["max_cell"], _gap_counts(own)),
                     )
                 )
     if any("bleu" in row or "chrf" in row for row in rows):

@@ -7,7 +7,15 @@ import pytest
 from plugmt.corpora.corpus import load_corpus
 from plugmt.errors import PlugmtError
 from plugmt.evaluation.matrix import pivot_scores, zero_shot_matrix
-from plugmt.evaluation.metrics import bootstrap_interval, paired_bootstrap, score, wilson_interval
+from plugmt.evaluation.metrics import (
+    bootstrap_interval,
+    exact_gap,
+    gap_verdict,
+    paired_bootstrap,
+    paired_difference_interval,
+    score,
+    wilson_interval,
+)
 from plugmt.evaluation.report import write_report
 from plugmt.inference.translator import Translator
 
@@ -219,6 +227,33 @@ def test_wilson_interval_matches_published_values():
     assert wilson_interval(10, 10) == pytest.approx([0.7225, 1.0], abs=1e-4)
 
 
+def test_paired_difference_interval_matches_newcombes_published_values():
+    # Newcombe (1998), Statistics in Medicine 17:2635, method 10: (both, first only, second only, neither)
+    assert paired_difference_interval(36, 12, 2, 0) == pytest.approx([0.0569, 0.3404], abs=1e-4)
+    assert paired_difference_interval(18, 12, 2, 18) == pytest.approx([0.0562, 0.3290], abs=1e-4)
+    assert paired_difference_interval(53, 0, 0, 1) == pytest.approx([-0.0729, 0.0729], abs=1e-4)
+    # Swapping the two proportions mirrors the interval.
+    assert paired_difference_interval(36, 2, 12, 0) == pytest.approx([-0.3404, -0.0569], abs=1e-4)
+
+
+def test_the_gap_to_the_pivot_counts_the_items_each_got_right_and_judges_the_margin():
+    references = [f"r{i}" for i in range(2000)]
+    # The pivot right on every item, the cell wrong on 10 of them: gap 0.005, shown within 0.02.
+    cell = ["x" if i < 10 else r for i, r in enumerate(references)]
+    gap = exact_gap(cell, references, references)
+    assert gap["gap"] == 0.005 and gap["discordant"] == [10, 0] and gap["verdict"] == "within"
+    assert gap["ci"][0] < 0.005 < gap["ci"][1] <= 0.02
+    # Wrong on 200 and right on 20 the pivot misses: gap 0.09, shown beyond 0.02.
+    pivot = ["y" if 1000 <= i < 1020 else r for i, r in enumerate(references)]
+    cell = ["x" if i < 200 else r for i, r in enumerate(references)]
+    gap = exact_gap(cell, pivot, references)
+    assert gap["discordant"] == [200, 20] and gap["gap"] == 0.09 and gap["verdict"] == "beyond"
+    # The same 0.005 gap on 100 items: the interval spans 0.02, so the items cannot tell.
+    few = exact_gap(["x", *references[1:100]], references[:100], references[:100])
+    assert few["gap"] == 0.01 and few["verdict"] == "undecided"
+    assert gap_verdict([-0.01, 0.02]) == "within" and gap_verdict([0.021, 0.03]) == "beyond"
+
+
 def test_paired_bootstrap_is_sacrebleus_repeatable_and_honest_about_identical_outputs(monkeypatch):
     monkeypatch.setenv("SACREBLEU_SEED", "none")  # sacrebleu unseeded: the matrix must seed it anyway
     words = [f"w{i}" for i in range(16)]
@@ -267,6 +302,8 @@ def test_a_cell_is_measured_against_its_own_pivot():
     assert own["path"] == ["fr", "en", "de"] and own["exact"] == 0.7
     assert own["exact_ci"] == wilson_interval(7, 10)
     assert own["exact_ratio"] == pytest.approx(9 / 7, abs=1e-4)
+    # The cell alone right on items 7 and 8, the pivot alone on none: gap 0.7 - 0.9.
+    assert own["exact_gap"]["gap"] == -0.2 and own["exact_gap"]["discordant"] == [0, 2]
     assert own["paired_bootstrap"]["chrf"]["cell"]["mean"] > own["paired_bootstrap"]["chrf"]["pivot"]["mean"]
     assert pivot_scores(["fr", "en", "de"], 0, pivot, ["q"] * 10, references)["exact_ratio"] is None
 
@@ -284,6 +321,8 @@ def test_cells_carry_their_uncertainty_and_their_own_pivot_comparison(matrix, tm
             assert own["exact_ratio"] == pytest.approx(c.exact / own["exact"], abs=1e-3)
         assert set(own["paired_bootstrap"]) == {"bleu", "chrf"}
         assert 0 < own["paired_bootstrap"]["chrf"]["p"] <= 1
+        assert own["exact_gap"]["gap"] == pytest.approx(own["exact"] - c.exact, abs=1e-3)
+        assert own["exact_gap"]["ci"][0] <= own["exact_gap"]["gap"] <= own["exact_gap"]["ci"][1]
     assert "bs:1000|seed:12345" in matrix.signatures["bleu_paired_bootstrap"]
     write_report(matrix, tmp_path)
     saved = json.loads((tmp_path / "matrix.json").read_text())
@@ -292,6 +331,11 @@ def test_cells_carry_their_uncertainty_and_their_own_pivot_comparison(matrix, tm
     first = pivoted[0]
     assert f"| {first.src}→{first.tgt} | {first.kind} | {first.n} | {first.exact:.3f} [" in text
     assert "p=" in text and "exact ÷ pivot" in text
+    gap = first.pivot["exact_gap"]
+    assert f"| {gap['gap']:.3f} [{gap['ci'][0]:.3f}, {gap['ci'][1]:.3f}] ? |" in text  # 10 items: undecided
+    for kind in ("zero-shot", "plugged"):
+        cells = sum(c.kind == kind for c in pivoted)
+        assert f"{kind}: 0 within, 0 beyond, {cells} undecided" in text
     assert saved["search"] == {"beam_size": 1, "length_penalty": 0.0}
     assert "items per cell, greedy decoding." in text.splitlines()[0]
     for c in matrix.cells:  # supervised cells too: BLEU and chrF with sacrebleu's bootstrap interval

@@ -42,6 +42,18 @@ def test_each_threshold_names_its_cell() -> None:
     assert problem.startswith("de→fr zero-shot exact 0.960 is 0.030 below its pivot")
 
 
+def test_a_gap_says_what_its_paired_interval_shows() -> None:
+    def gap_cell(ci: list[float]) -> dict:
+        cell = _cell("de", "fr", "zero-shot", 0.96, pivot=0.99)
+        cell["pivot"]["exact_gap"] = {"gap": 0.03, "ci": ci, "discordant": [30, 0], "verdict": "?"}
+        return cell
+
+    (shown,) = failures(_matrix(*GOOD["cells"], gap_cell([0.021, 0.041])))
+    assert shown.endswith("is 0.030 below its pivot (0.990); gap 95% CI [0.021, 0.041]: beyond the limit")
+    (unclear,) = failures(_matrix(*GOOD["cells"], gap_cell([0.005, 0.06])))
+    assert unclear.endswith("gap 95% CI [0.005, 0.060]: too few items to tell")
+
+
 def test_a_matrix_without_unseen_cells_does_not_pass() -> None:
     assert failures(_matrix(_cell("en", "fr", "supervised", 1.0)))
     assert failures(_matrix())

@@ -141,6 +141,38 @@ def test_markdown_shows_seeds_intervals_and_the_worst_cells(study):
     assert json.loads(json.dumps(result)) == result  # --json prints it as is
 
 
+def test_the_study_counts_where_each_gap_s_interval_puts_its_cell(tmp_path):
+    def judged(src, tgt, kind, verdict):
+        cell = _cell(src, tgt, kind, 0.95, pivot=0.97)
+        if verdict:  # a matrix written before gaps were measured has none
+            cell["pivot"]["exact_gap"] = {
+                "gap": 0.02,
+                "ci": [0.0, 0.04],
+                "discordant": [6, 0],
+                "verdict": verdict,
+            }
+        return cell
+
+    seeds = [
+        [judged("fr", "de", "zero-shot", "within"), judged("de", "fr", "zero-shot", "beyond")],
+        [judged("fr", "de", "zero-shot", "within"), judged("de", "fr", "zero-shot", "undecided")],
+        [judged("fr", "de", "zero-shot", "within"), judged("de", "fr", "zero-shot", None)],
+    ]
+    for seed, cells in enumerate(seeds):
+        _job(
+            tmp_path,
+            str(seed),
+            ["encoder=lstm", f"seed={seed}"],
+            [_cell("en", "fr", "supervised", 1.0), *cells],
+        )
+    (row,) = summarise(tmp_path)["configurations"]
+    counts = row["own_pivot"]["zero-shot"]["gap_verdicts"]
+    assert counts == {"within": 3, "beyond": 1, "undecided": 1, "untested": 1}
+    text = markdown(summarise(tmp_path)).split("within / beyond / undecided")[1]
+    line = next(line for line in text.splitlines() if "| zero-shot | 6 |" in line)
+    assert line.endswith("| 3 / 1 / 1 + 1 untested |")
+
+
 def test_failed_jobs_are_listed_and_the_rest_is_summarised(tmp_path, capsys):
     _job(tmp_path, "0", ["encoder=lstm", "seed=0"], SEEDS[0])
     _job(tmp_path, "1", ["encoder=lstm", "seed=1"])  # killed before its eval stage
