@@ -112,6 +112,8 @@ def paired_difference_interval(
 # How far an unseen (zero-shot, plugged) cell may trail its own pivot in exact match: the claim's
 # target, which the quality gate checks on the point estimate and a matrix judges on the interval.
 PIVOT_GAP = 0.02
+# Where a gap's interval puts its cell on PIVOT_GAP (`gap_verdict`), in the order reports list them.
+GAP_VERDICTS = ("within", "beyond", "undecided")
 
 
 def exact_gap(
@@ -137,9 +139,10 @@ def exact_gap(
 def gap_verdict(interval: Sequence[float], margin: float = PIVOT_GAP) -> str:
     """Where a gap's 95% interval puts the cell: "within" `margin` of its pivot (the whole interval at
     or below it), "beyond" it (the whole interval above), or "undecided" (too few items to tell)."""
+    within, beyond, undecided = GAP_VERDICTS
     if interval[1] <= margin:
-        return "within"
-    return "beyond" if interval[0] > margin else "undecided"
+        return within
+    return beyond if interval[0] > margin else undecided
 
 
 def exact_hits(hypotheses: Sequence[str], references: Sequence[str]) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 from plugmt.evaluation.figures import matrix_figure
 from plugmt.evaluation.matrix import KINDS, Cell, Matrix
-from plugmt.evaluation.metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, PIVOT_GAP
+from plugmt.evaluation.metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, GAP_VERDICTS, PIVOT_GAP
 
 _KIND_MARK = {
     "supervised": "S",
@@ -28,17 +28,17 @@ _GAP_MARK = {"within": "✓", "beyond": "✗", "undecided": "?"}
 
 
 def _gap_verdicts(cells: Sequence[Cell]) -> list[str]:
-    """How many zero-shot and plugged cells their gap's interval shows within PIVOT_GAP of their pivot,
-    shows beyond it, or leaves undecided (nothing for a matrix written before gaps were measured)."""
+    """How many cells of each kind with a pivot their gap's interval shows within PIVOT_GAP of it, shows
+    beyond it, or leaves undecided (nothing for a matrix written before gaps were measured)."""
     found: dict[str, Counter[str]] = {}
     for cell in cells:
         gap = (cell.pivot or {}).get("exact_gap")
-        if gap and cell.kind in ("zero-shot", "plugged"):
+        if gap:
             found.setdefault(cell.kind, Counter())[gap["verdict"]] += 1
     if not found:
         return []
     parts = [
-        f"{kind}: {counts['within']} within, {counts['beyond']} beyond, {counts['undecided']} undecided"
+        f"{kind}: " + ", ".join(f"{counts[verdict]} {verdict}" for verdict in GAP_VERDICTS)
         for kind, counts in found.items()
     ]
     return [

@@ -29,15 +29,13 @@ from plugmt.errors import PlugmtError, one_line
 from plugmt.evaluation.distribution import Value, spread
 from plugmt.evaluation.groups import distances_by_group, finite, shares_by_group
 from plugmt.evaluation.matrix import KINDS
+from plugmt.evaluation.metrics import GAP_VERDICTS
 
 IGNORED = ("seed=", "experiment=", "hydra.", "store=")
 NON_SUPERVISED = KINDS[1:]
 SENTENCE_METRICS = ("bleu", "chrf")  # the matrices of real sentences carry them beside exact match
 SIGNIFICANT = 0.05  # a cell differs from its pivot when the paired bootstrap's p is below this
 VERDICTS = ("below", "level", "above", "untested")
-# where a cell's exact-match gap to its pivot stands on metrics.PIVOT_GAP (its paired interval;
-# "untested": a matrix written before gaps were measured)
-GAP_VERDICTS = ("within", "beyond", "undecided", "untested")
 LONGEST_NAME = 48  # a configuration named by more characters is labelled c1, c2, ... in tables and plots
 
 
@@ -227,7 +225,8 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
                 "exact/pivot": spread(ratios) if ratios else None,
                 "pivot-exact": spread(tables["pivot-exact"][kind]),
                 "undefined_ratios": undefined[kind],  # cells whose pivot had exact match 0
-                "gap_verdicts": {v: gap_verdicts[kind, v] for v in GAP_VERDICTS},
+                # "untested": cells of matrices written before gaps were measured
+                "gap_verdicts": {v: gap_verdicts[kind, v] for v in (*GAP_VERDICTS, "untested")},
             }
             for metric in SENTENCE_METRICS:  # cell − pivot; how many cells the paired bootstrap puts below it
                 if tables[f"{metric}:cell-pivot"].get(kind):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from plugmt.evaluation.metrics import PIVOT_GAP
+from plugmt.evaluation.metrics import GAP_VERDICTS, PIVOT_GAP
 
 
 def _mean_sd(block: Mapping[str, Any], digits: int = 3) -> str:
@@ -80,7 +80,7 @@ def _scores_markdown(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 def _gap_counts(own: Mapping[str, Any]) -> str:
     """'12 / 3 / 1' (and '+ 2 untested' for cells of matrices written before gaps were measured)."""
     counts = own.get("gap_verdicts") or {}
-    shown = " / ".join(str(counts.get(v, 0)) for v in ("within", "beyond", "undecided"))
+    shown = " / ".join(str(counts.get(v, 0)) for v in GAP_VERDICTS)
     return shown + (f" + {counts['untested']} untested" if counts.get("untested") else "")
 
 
@@ -121,7 +121,7 @@ def study_markdown(study: Mapping[str, Any]) -> str:
             f" cells (of every seed) whose gap's paired 95% interval lies within {PIVOT_GAP} of the"
             " pivot, beyond it, or across it (undecided at the matrix's items):",
             *("configuration", "seeds:", "kind", "cells:", "ratio mean ± sd:", "ratio 95% CI"),
-            *("lowest ratio", "gap mean ± sd:", "gap 95% CI", "largest gap", "within / beyond / undecided"),
+            *("lowest ratio", "gap mean ± sd:", "gap 95% CI", "largest gap", " / ".join(GAP_VERDICTS)),
         )
         for row in rows:
             for kind, own in row["own_pivot"].items():
