@@ -136,6 +136,23 @@ def exact_gap(
     }
 
 
+# sacrebleu's paired bootstrap places a cell against its pivot (`bootstrap_verdict`): "below" or
+# "above" it when the p-value is under SIGNIFICANT, else "level"; "untested" when there is no p.
+SIGNIFICANT = 0.05
+BOOTSTRAP_VERDICTS = ("below", "level", "above", "untested")
+
+
+def bootstrap_verdict(cell: float | None, pivot: float | None, p: float | None) -> str:
+    """Where sacrebleu's paired bootstrap (p, stored in the matrix) puts a cell's score (BLEU or chrF)
+    against its pivot's: "below" or "above" at p < SIGNIFICANT, else "level"; "untested" without a p."""
+    below, level, above, untested = BOOTSTRAP_VERDICTS
+    if p is None or cell is None or pivot is None or not all(map(math.isfinite, (p, cell, pivot))):
+        return untested
+    if p >= SIGNIFICANT:
+        return level
+    return below if cell < pivot else above
+
+
 def gap_verdict(interval: Sequence[float], margin: float = PIVOT_GAP) -> str:
     """Where a gap's 95% interval puts the cell: "within" `margin` of its pivot (the whole interval at
     or below it), "beyond" it (the whole interval above), or "undecided" (too few items to tell)."""

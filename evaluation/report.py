@@ -11,7 +11,15 @@ from typing import Any
 
 from plugmt.evaluation.figures import matrix_figure
 from plugmt.evaluation.matrix import KINDS, Cell, Matrix
-from plugmt.evaluation.metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, GAP_VERDICTS, PIVOT_GAP
+from plugmt.evaluation.metrics import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    BOOTSTRAP_VERDICTS,
+    GAP_VERDICTS,
+    PIVOT_GAP,
+    SIGNIFICANT,
+    bootstrap_verdict,
+)
 
 _KIND_MARK = {
     "supervised": "S",
@@ -25,28 +33,51 @@ _KIND_MARK = {
 
 # A gap's verdict on PIVOT_GAP as the table marks it: ✓ within, ✗ beyond, ? undecided
 _GAP_MARK = {"within": "✓", "beyond": "✗", "undecided": "?"}
+_METRIC_NAMES = {"bleu": "BLEU", "chrf": "chrF"}  # a paired test's key, as a table names it
 
 
-def _gap_verdicts(cells: Sequence[Cell]) -> list[str]:
-    """How many cells of each kind with a pivot their gap's interval shows within PIVOT_GAP of it, shows
-    beyond it, or leaves undecided (nothing for a matrix written before gaps were measured)."""
-    found: dict[str, Counter[str]] = {}
+def _verdict_lines(cells: Sequence[Cell]) -> list[str]:
+    """How many cells of each kind with a pivot their exact-match gap's interval shows within
+    PIVOT_GAP of it, beyond it or leaves undecided; and, in BLEU and chrF, how many sacrebleu's paired
+    bootstrap puts below, level with or above it (the verdict that matters on real sentences, where few
+    outputs match exactly). Nothing for a matrix written before either was measured."""
+    gaps: dict[str, Counter[str]] = {}
+    paired: dict[str, dict[str, Counter[str]]] = {}
     for cell in cells:
-        gap = (cell.pivot or {}).get("exact_gap")
-        if gap:
-            found.setdefault(cell.kind, Counter())[gap["verdict"]] += 1
-    if not found:
-        return []
-    parts = [
-        f"{kind}: " + ", ".join(f"{counts[verdict]} {verdict}" for verdict in GAP_VERDICTS)
-        for kind, counts in found.items()
-    ]
-    return [
-        "",
-        f"Gap to the pivot (pivot exact − exact, paired 95% interval over the same items): ✓ the whole"
-        f" interval within {PIVOT_GAP} of the pivot, ✗ the whole interval beyond it, ? undecided at this"
-        f" many items. {'; '.join(parts)}.",
-    ]
+        pivot = cell.pivot or {}
+        if pivot.get("exact_gap"):
+            gaps.setdefault(cell.kind, Counter())[pivot["exact_gap"]["verdict"]] += 1
+        for metric, test in (pivot.get("paired_bootstrap") or {}).items():
+            verdict = bootstrap_verdict(getattr(cell, metric), pivot.get(metric), test.get("p"))
+            paired.setdefault(cell.kind, {}).setdefault(metric, Counter())[verdict] += 1
+    lines = []
+    if gaps:
+        parts = [
+            f"{kind}: " + ", ".join(f"{counts[verdict]} {verdict}" for verdict in GAP_VERDICTS)
+            for kind, counts in gaps.items()
+        ]
+        lines += [
+            "",
+            f"Gap to the pivot (pivot exact − exact, paired 95% interval over the same items): ✓ the whole"
+            f" interval within {PIVOT_GAP} of the pivot, ✗ the whole interval beyond it, ? undecided at this"
+            f" many items. {'; '.join(parts)}.",
+        ]
+    if paired:
+        shown = [v for v in BOOTSTRAP_VERDICTS if v != "untested"]
+        parts = [
+            f"{kind}: "
+            + ", ".join(
+                f"{_METRIC_NAMES[metric]} " + " / ".join(str(counts[v]) for v in shown)
+                for metric, counts in by_metric.items()
+            )
+            for kind, by_metric in paired.items()
+        ]
+        lines += [
+            "",
+            f"Against the pivot by sacrebleu's paired bootstrap (p < {SIGNIFICANT}), cells "
+            f"{' / '.join(shown)} it: {'; '.join(parts)}.",
+        ]
+    return lines
 
 
 def _with_ci(value: float, ci: list[float] | None, digits: int = 3) -> str:
@@ -74,7 +105,7 @@ def _versus_pivot(cell: Cell) -> str:
     if not paired:
         return "—"
     parts = []
-    for key, label in (("bleu", "BLEU"), ("chrf", "chrF")):
+    for key, label in _METRIC_NAMES.items():
         if key in paired:
             diff, p = getattr(cell, key) - cell.pivot[key], paired[key]["p"]
             parts.append(f"{label} {diff:+.1f} p={p:.3f}{'*' if p < 0.05 else ''}")
@@ -172,7 +203,7 @@ def markdown(matrix: Matrix) -> str:
             for t in targets
         ]
         lines.append(f"| {s} | " + " | ".join(row) + " |")
-    lines += _gap_verdicts(matrix.cells)
+    lines += _verdict_lines(matrix.cells)
     lines += _groups_markdown(matrix.cells)
     lines += _distances_markdown(matrix.distances)
     if matrix.diagnostics:

@@ -29,13 +29,11 @@ from plugmt.errors import PlugmtError, one_line
 from plugmt.evaluation.distribution import Value, spread
 from plugmt.evaluation.groups import distances_by_group, finite, shares_by_group
 from plugmt.evaluation.matrix import KINDS
-from plugmt.evaluation.metrics import GAP_VERDICTS
+from plugmt.evaluation.metrics import BOOTSTRAP_VERDICTS, GAP_VERDICTS, bootstrap_verdict
 
 IGNORED = ("seed=", "experiment=", "hydra.", "store=")
 NON_SUPERVISED = KINDS[1:]
 SENTENCE_METRICS = ("bleu", "chrf")  # the matrices of real sentences carry them beside exact match
-SIGNIFICANT = 0.05  # a cell differs from its pivot when the paired bootstrap's p is below this
-VERDICTS = ("below", "level", "above", "untested")
 LONGEST_NAME = 48  # a configuration named by more characters is labelled c1, c2, ... in tables and plots
 
 
@@ -137,14 +135,9 @@ def find_jobs(folder: Path) -> list[Job]:
 
 
 def _verdict(cell: dict[str, Any], pivot: dict[str, Any], metric: str) -> str:
-    """How sacrebleu's paired bootstrap (in the matrix) places a cell against its pivot in `metric`:
-    "below" or "above" at p < 0.05, else "level"; "untested" when the matrix has no p."""
+    """How sacrebleu's paired bootstrap (in the matrix) places a cell against its pivot in `metric`."""
     p = ((pivot.get("paired_bootstrap") or {}).get(metric) or {}).get("p")
-    if not finite(p):
-        return "untested"
-    if p >= SIGNIFICANT:
-        return "level"
-    return "below" if cell[metric] < pivot[metric] else "above"
+    return bootstrap_verdict(cell.get(metric), pivot.get(metric), p if finite(p) else None)
 
 
 def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> dict[str, Any]:
@@ -232,7 +225,7 @@ def summarise_configuration(name: str, jobs: Sequence[Job], failed: int = 0) -> 
                 if tables[f"{metric}:cell-pivot"].get(kind):
                     row["own_pivot"][kind][f"{metric}:cell-pivot"] = {
                         **spread(tables[f"{metric}:cell-pivot"][kind]),
-                        "verdicts": {v: verdicts[kind, metric, v] for v in VERDICTS},
+                        "verdicts": {v: verdicts[kind, metric, v] for v in BOOTSTRAP_VERDICTS},
                     }
     if retrieval:
         row["retrieval"] = spread(retrieval)

@@ -6,9 +6,10 @@ import pytest
 
 from plugmt.corpora.corpus import load_corpus
 from plugmt.errors import PlugmtError
-from plugmt.evaluation.matrix import pivot_scores, zero_shot_matrix
+from plugmt.evaluation.matrix import Cell, Matrix, pivot_scores, zero_shot_matrix
 from plugmt.evaluation.metrics import (
     bootstrap_interval,
+    bootstrap_verdict,
     exact_gap,
     gap_verdict,
     paired_bootstrap,
@@ -16,7 +17,7 @@ from plugmt.evaluation.metrics import (
     score,
     wilson_interval,
 )
-from plugmt.evaluation.report import write_report
+from plugmt.evaluation.report import markdown, write_report
 from plugmt.inference.translator import Translator
 
 
@@ -252,6 +253,36 @@ def test_the_gap_to_the_pivot_counts_the_items_each_got_right_and_judges_the_mar
     few = exact_gap(["x", *references[1:100]], references[:100], references[:100])
     assert few["gap"] == 0.01 and few["verdict"] == "undecided"
     assert gap_verdict([-0.01, 0.02]) == "within" and gap_verdict([0.021, 0.03]) == "beyond"
+
+
+def test_a_matrix_counts_where_the_paired_bootstrap_puts_each_cell_against_its_pivot():
+    # p < 0.05 decides below or above by the scores; p >= 0.05 is level; no p is untested.
+    assert bootstrap_verdict(20.0, 25.0, 0.01) == "below" and bootstrap_verdict(26.0, 25.0, 0.049) == "above"
+    assert (
+        bootstrap_verdict(20.0, 25.0, 0.05) == "level" and bootstrap_verdict(20.0, 25.0, None) == "untested"
+    )
+
+    def cell(src: str, kind: str, bleu: float, chrf: float, p_bleu: float, p_chrf: float) -> Cell:
+        pivot = {
+            "path": [src, "en", "cs"],
+            "exact": 0.0,
+            "bleu": 20.0,
+            "chrf": 50.0,
+            "paired_bootstrap": {"bleu": {"p": p_bleu}, "chrf": {"p": p_chrf}},
+        }
+        return Cell(src, "cs", kind, 1000, 0.0, chrf, bleu, "d", pivot=pivot)
+
+    cells = [
+        cell("de", "plugged", 15.0, 45.0, 0.001, 0.001),  # below in both
+        cell("fr", "plugged", 19.5, 52.0, 0.3, 0.01),  # BLEU level, chrF above
+        cell("de", "zero-shot", 22.0, 49.0, 0.02, 0.4),  # BLEU above, chrF level
+    ]
+    text = markdown(Matrix("enc", "test", cells))
+    assert (
+        "cells below / level / above it: plugged: BLEU 1 / 1 / 0, chrF 1 / 0 / 1; zero-shot: BLEU 0 / 0 / 1,"
+        " chrF 0 / 1 / 0." in text
+    )
+    assert "Gap to the pivot" not in text  # no exact-match gap was measured in these cells
 
 
 def test_paired_bootstrap_is_sacrebleus_repeatable_and_honest_about_identical_outputs(monkeypatch):
