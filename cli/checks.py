@@ -38,6 +38,7 @@ from plugmt.training.settings import (
     Strategy,
     check_schedule,
     per_slot_refusal,
+    slot_diversity_refusal,
 )
 
 SPLITS = ("train", "valid", "test")
@@ -63,6 +64,7 @@ TRAIN: dict[str, Rule] = {
     "clip_norm": number(0, above=True, example="5.0"),
     "align_weight": number(0, example="1.0 (0 = off)"),
     "align_per_slot": boolean,
+    "slot_diversity": number(0, example="1.0 (0 = off)"),
     "max_seconds": number(0, above=True, null="no time cap"),
     "checkpoint_every": whole(0),
     "warmup_steps": whole(0),
@@ -195,6 +197,14 @@ def check_main(cfg: Any, stages: Sequence[str] = ()) -> None:
             and kind not in (None, "slots")
         ):
             raise PlugmtError(per_slot_refusal(f"encoder={encoder}"))
+        diversity = _plain(cfg.train.get("slot_diversity"))
+        if (
+            "joint" in stages
+            and isinstance(diversity, int | float)
+            and diversity > 0
+            and kind not in (None, "slots")
+        ):
+            raise PlugmtError(slot_diversity_refusal(f"encoder={encoder}"))
         own = (cfg.get("plugin") or {}).get("train") or {}
         if "plugin" in stages and own:
             check_group(own, TRAIN, "plugin.train.")

@@ -40,6 +40,11 @@ class SharedEncoder(keras.layers.Layer):
     def encode(self, ids: tf.Tensor, training: bool = False) -> Thought:
         raise NotImplementedError
 
+    def encode_with_overlap(self, ids: tf.Tensor, training: bool = False) -> tuple[Thought, tf.Tensor | None]:
+        """The thought and how much its slots read the same source positions (train.slot_diversity
+        penalises it); None for an encoder without slots."""
+        return self.encode(ids, training=training), None
+
     def build_weights(self) -> None:
         """Create every variable (so weights can be loaded or fingerprinted) with a dummy batch."""
         self.encode(tf.ones((1, 2), dtype=tf.int32))

@@ -70,6 +70,9 @@ class TrainSettings:
     # joint, encoder=bridge: compare the thoughts of one meaning slot by slot (slot k of one language
     # against slot k of the other: everything a decoder reads), not their mean over slots
     align_per_slot: bool = False
+    # joint, encoder=bridge: weight of a penalty on slots that read the same source positions
+    # (Lin et al. 2017, encoders/bridge.py slot_overlap; 0 = off)
+    slot_diversity: float = 0.0
     # joint: also train x -> x for every language both read and written (a plug-in trains its pairs
     # only: x -> x there bought nothing over seeds 0-2, docs/RESULTS.md)
     identity_pairs: bool = True
@@ -118,6 +121,14 @@ def per_slot_refusal(what: str) -> str:
     return (
         f"train.align_per_slot=true compares thoughts slot by slot, but {what} has no fixed slots: "
         "use encoder=bridge, or drop train.align_per_slot"
+    )
+
+
+def slot_diversity_refusal(what: str) -> str:
+    """The one line refusing train.slot_diversity for an encoder without slots (`what`)."""
+    return (
+        f"train.slot_diversity spreads a bridge's slots over the source, but {what} has no slots: "
+        "use encoder=bridge, or set train.slot_diversity=0"
     )
 
 

@@ -15,7 +15,13 @@ from plugmt.corpora.batches import Batch
 from plugmt.errors import PlugmtError
 from plugmt.layers.losses import alignment_loss, masked_cross_entropy
 from plugmt.thought import Thought
-from plugmt.training.settings import DECAYS, TrainSettings, check_schedule, per_slot_refusal
+from plugmt.training.settings import (
+    DECAYS,
+    TrainSettings,
+    check_schedule,
+    per_slot_refusal,
+    slot_diversity_refusal,
+)
 
 
 class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
@@ -128,7 +134,13 @@ def stage_losses(
     rows = rows or (lambda x, axis: x)
     source = rows(source, 1)
     flat = tf.reshape(source, [-1, tf.shape(source)[2]])
-    thought = encoder.encode(flat, training=train_encoder)
+    diversity = train_encoder and settings.slot_diversity > 0
+    if diversity:
+        thought, overlap = encoder.encode_with_overlap(flat, training=True)
+        if overlap is None:
+            raise PlugmtError(slot_diversity_refusal(f"a {thought.kind!r} thought"))
+    else:
+        thought = encoder.encode(flat, training=train_encoder)
     losses = []
     for i, decoder in enumerate(decoders.values()):
         read = _select(thought, source_index[i], sources)
@@ -145,7 +157,10 @@ def stage_losses(
         vectors = aligned_rows(thought, settings.align_per_slot)
         compared = tf.reshape(vectors, [sources, tf.shape(source)[1], -1])
         alignment = align_fn(compared[0], compared[1])
-    return losses, alignment, tf.reduce_sum(losses) + settings.align_weight * alignment
+    total = tf.reduce_sum(losses) + settings.align_weight * alignment
+    if diversity:
+        total += settings.slot_diversity * overlap
+    return losses, alignment, total
 
 
 def losses_and_gradients(
