@@ -85,6 +85,16 @@ def test_slot_by_slot_alignment_is_refused_before_training_only_for_encoders_kno
         cfg.encoder.name = own
         with pytest.raises(PlugmtError, match=f"align_per_slot=true .* encoder={own} has no fixed slots"):
             settings.check_main(cfg, ["joint"])
+    cfg.train.align_per_slot = False
+    cfg.train.slot_diversity = 1.0
+    cfg.encoder.name = "bridge"
+    settings.check_main(cfg, ["joint"])
+    settings.check_main(cfg, ["plugin"])  # a plug-in stage trains no encoder
+    for own in ("lstm", "transformer"):
+        cfg.encoder.name = own
+        settings.check_main(cfg, ["plugin"])
+        with pytest.raises(PlugmtError, match=f"slot_diversity spreads .* but encoder={own} has no slots"):
+            settings.check_main(cfg, ["joint"])
 
 
 def test_the_shipped_configs_pass_their_own_checks(compose):
