@@ -158,3 +158,30 @@ def space_report(
     reference = "en" if "en" in whole else next(iter(whole))
     distances = group_distances(whole, groups, reference) if groups else []
     return diagnostics, distances
+
+
+def slot_overlaps(
+    readers: Mapping[str, Translator], texts: Mapping[str, Sequence[str]], batch_size: int = 256
+) -> dict[str, float]:
+    """How much a bridge's slots read the same source positions, by source language (the mean over
+    its texts of `encoders/bridge.slot_overlap`: 0 when each slot reads a position of its own, K − 1
+    when all K read one). Where most slots share one position the thought has few slots' worth of
+    room. Languages read by an encoder without slots are left out."""
+    found = {}
+    for lang, reader in readers.items():
+        items = list(texts[lang])
+        if not hasattr(reader.encoder, "encode_with_overlap"):
+            continue
+        total = 0.0
+        for start in range(0, len(items), batch_size):
+            chunk = items[start : start + batch_size]
+            overlap = reader.encoder.encode_with_overlap(
+                tf.constant(reader.source_vocab.encode_padded(chunk))
+            )[1]
+            if overlap is None:
+                break
+            total += float(overlap) * len(chunk)
+        else:
+            if items:
+                found[lang] = round(total / len(items), 4)
+    return found

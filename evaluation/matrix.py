@@ -73,6 +73,8 @@ class Matrix:
     # The lines scored, by file name: every path's outputs ("de-fr.txt", its pivot "de-en-fr.txt") and
     # each target's references ("reference.fr.txt"), in item order; the report writes them to translations/
     translations: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+    # diagnostics.slot_overlaps: {src: overlap} for sources read by an encoder with slots
+    slot_overlap: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +85,7 @@ class Matrix:
             "cells": [asdict(c) for c in self.cells],
             "thought_diagnostics": self.diagnostics,
             "thought_distances": self.distances,
+            "slot_overlap": self.slot_overlap,
             "training": self.training,
         }
 
@@ -109,6 +112,7 @@ class Matrix:
             data.get("training") or [],
             data.get("search") or {},
             data.get("thought_distances") or [],
+            slot_overlap=data.get("slot_overlap") or {},
         )
 
     def unconverged(self) -> list[str]:
@@ -224,7 +228,7 @@ def zero_shot_matrix(
             f"cell {number}/{len(todo)} {src}→{tgt} {kind}: exact {cell.exact:.3f} chrF {cell.chrf:.1f}"
             f"{eta(number, len(todo), time.perf_counter() - started)}"
         )
-    from plugmt.evaluation.diagnostics import space_report
+    from plugmt.evaluation.diagnostics import slot_overlaps, space_report
 
     # Retrieval between sources, and where a cell fails, how far its source's thoughts are from English's
     distance_groups = sample_groups if several_groups else None
@@ -245,6 +249,7 @@ def zero_shot_matrix(
         search=search,
         distances=distances,
         translations=translations,
+        slot_overlap=slot_overlaps(readers, texts),
     )
 
 

@@ -206,6 +206,13 @@ def markdown(matrix: Matrix) -> str:
     lines += _verdict_lines(matrix.cells)
     lines += _groups_markdown(matrix.cells)
     lines += _distances_markdown(matrix.distances)
+    if matrix.slot_overlap:
+        lines += [
+            "",
+            "Slot overlap (how much the encoder's slots read the same source positions: 0 each slot its",
+            "own, 1 in pairs, K − 1 all on one): "
+            + ", ".join(f"{lang} {value:.2f}" for lang, value in sorted(matrix.slot_overlap.items())),
+        ]
     if matrix.diagnostics:
         lines += [
             "",

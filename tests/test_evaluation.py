@@ -70,6 +70,24 @@ def test_report_writes_json_markdown_and_heatmap(matrix, tmp_path):
     assert (tmp_path / "matrix.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_the_report_gives_the_slot_overlap_of_an_encoder_with_slots_and_keeps_it(matrix, tmp_path):
+    """The LSTM's matrix has no slot line; one with overlaps shows them by source and keeps them in
+    matrix.json (a study reads them back)."""
+    import dataclasses
+
+    from plugmt.evaluation.matrix import Matrix
+
+    assert matrix.slot_overlap == {} and "Slot overlap" not in write_report(matrix, tmp_path / "lstm")
+    slots = dataclasses.replace(matrix, slot_overlap={"en": 0.5, "de": 1.234})
+    text = write_report(slots, tmp_path / "bridge")
+    assert (
+        "read the same source positions" in text
+        and "own, 1 in pairs, K − 1 all on one): de 1.23, en 0.50" in text
+    )
+    back = Matrix.from_json(json.loads((tmp_path / "bridge" / "matrix.json").read_text()))
+    assert back.slot_overlap == {"en": 0.5, "de": 1.234}
+
+
 def test_an_unknown_decoder_in_eval_is_refused(trained):
     translator = Translator(trained["store"], trained["encoder"])
     with pytest.raises(PlugmtError, match="no decoder 'it' in the store"):
@@ -217,6 +235,40 @@ def test_the_space_report_reads_retrieval_from_pooled_thoughts_and_distances_fro
     for found, wanted in zip(distances, expected, strict=True):
         assert found["distance"] == pytest.approx(wanted["distance"], abs=1e-3) and found["distance"] > 0.05
     assert space_report(reader, {lang: reader for lang in langs}, texts, None)[1] == []
+
+
+def test_slot_overlap_is_given_per_source_for_encoders_with_slots_only():
+    """The matrix's slot overlap of a language is the mean over its texts of the bridge's penalty,
+    whatever the batches; a language read by an encoder without slots has none."""
+    from types import SimpleNamespace
+
+    import tensorflow as tf
+
+    from plugmt.evaluation.diagnostics import slot_overlaps
+    from plugmt.registry import build_encoder
+
+    class Vocab:
+        def encode_padded(self, items):
+            longest = max(len(t) for t in items)
+            return np.array([[int(c) + 1 for c in t] + [0] * (longest - len(t)) for t in items], np.int32)
+
+    bridge = build_encoder({"name": "bridge", "d_model": 8, "slots": 3, "attention_units": 4}, vocab_size=11)
+    lstm = build_encoder({"name": "lstm", "embed_dim": 4, "units": 4}, vocab_size=11)
+    for i, weight in enumerate(bridge.weights):
+        weight.assign(tf.random.stateless_normal(weight.shape, seed=[3, i]))
+    texts = {"en": ["1234", "56", "789", "1", "22222"], "fr": ["12", "345"]}
+    readers = {
+        "en": SimpleNamespace(encoder=bridge, source_vocab=Vocab()),
+        "fr": SimpleNamespace(encoder=lstm, source_vocab=Vocab()),
+    }
+    found = slot_overlaps(readers, texts, batch_size=2)
+    assert set(found) == {"en"}
+    one_by_one = [
+        float(bridge.encode_with_overlap(tf.constant(Vocab().encode_padded([t])))[1]) for t in texts["en"]
+    ]
+    assert found["en"] == pytest.approx(np.mean(one_by_one), abs=1e-4)
+    assert one_by_one[3] == pytest.approx(2.0, abs=1e-5)  # one token: all 3 slots on it
+    assert len({round(v, 3) for v in one_by_one}) > 2
 
 
 def test_wilson_interval_matches_published_values():
