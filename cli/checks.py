@@ -197,13 +197,8 @@ def check_main(cfg: Any, stages: Sequence[str] = ()) -> None:
             and kind not in (None, "slots")
         ):
             raise PlugmtError(per_slot_refusal(f"encoder={encoder}"))
-        diversity = _plain(cfg.train.get("slot_diversity"))
-        if (
-            "joint" in stages
-            and isinstance(diversity, int | float)
-            and diversity > 0
-            and kind not in (None, "slots")
-        ):
+        # train_settings above has checked its type
+        if "joint" in stages and (cfg.train.get("slot_diversity") or 0) > 0 and kind not in (None, "slots"):
             raise PlugmtError(slot_diversity_refusal(f"encoder={encoder}"))
         own = (cfg.get("plugin") or {}).get("train") or {}
         if "plugin" in stages and own:

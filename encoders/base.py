@@ -24,6 +24,8 @@ class SharedEncoder(keras.layers.Layer):
         super().__init_subclass__(**kwargs)
         if "encode" in cls.__dict__:  # every architecture's own encode, plugmt's or a user's
             cls.encode = _float32_thought(cls.__dict__["encode"])
+        if "encode_with_overlap" in cls.__dict__:
+            cls.encode_with_overlap = _float32_thought(cls.__dict__["encode_with_overlap"], with_overlap=True)
 
     def __init__(self, config: Any, vocab_size: int, **kwargs: Any) -> None:
         super().__init__(name="encoder", **kwargs)
@@ -41,8 +43,8 @@ class SharedEncoder(keras.layers.Layer):
         raise NotImplementedError
 
     def encode_with_overlap(self, ids: tf.Tensor, training: bool = False) -> tuple[Thought, tf.Tensor | None]:
-        """The thought and how much its slots read the same source positions (train.slot_diversity
-        penalises it); None for an encoder without slots."""
+        """The thought and, for each sentence [B], how much its slots read the same source positions
+        (train.slot_diversity penalises it); None for an encoder without slots."""
         return self.encode(ids, training=training), None
 
     def build_weights(self) -> None:
@@ -51,12 +53,16 @@ class SharedEncoder(keras.layers.Layer):
         self.built = True
 
 
-def _float32_thought(encode: Any) -> Any:
-    """`encode`, handing on a float32 thought whatever precision the encoder computes in
-    (train.precision): the thought is the contract between modules, and alignment is measured on it."""
+def _float32_thought(encode: Any, with_overlap: bool = False) -> Any:
+    """`encode` (or `encode_with_overlap`: the thought first), handing on a float32 thought whatever
+    precision the encoder computes in (train.precision): the thought is the contract between
+    modules, and alignment is measured on it."""
 
     @functools.wraps(encode)
-    def wrapped(self: SharedEncoder, ids: tf.Tensor, *args: Any, **kwargs: Any) -> Thought:
+    def wrapped(self: SharedEncoder, ids: tf.Tensor, *args: Any, **kwargs: Any) -> Any:
+        if with_overlap:
+            thought, overlap = encode(self, ids, *args, **kwargs)
+            return thought.cast(tf.float32), overlap
         return encode(self, ids, *args, **kwargs).cast(tf.float32)
 
     return wrapped

@@ -76,19 +76,19 @@ class BridgeEncoder(SharedEncoder):
 
     def encode_with_overlap(self, ids: tf.Tensor, training: bool = False) -> tuple[Thought, tf.Tensor]:
         thought, weights = self._read(ids, training)
-        return thought.cast(tf.float32), slot_overlap(weights)
+        return thought, slot_overlap(weights)
 
 
 def slot_overlap(weights: tf.Tensor) -> tf.Tensor:
-    """How much the K slots read the same source positions: the mean over sentences of
-    ||AᵀA − I||² / K, A [T, K] a sentence's attention weights (Lin et al. 2017's penalty, per slot).
+    """How much the K slots read the same source positions, for each sentence [B]: ||AᵀA − I||² / K,
+    A [T, K] the sentence's attention weights (Lin et al. 2017's penalty, per slot).
 
     0 when every slot reads one position of its own; 1 when each slot shares its one position with
     one other; K − 1 when all K read one position. Without it a bridge can put most slots on one
-    token (seen on the whole phrasebook with a strong alignment: 8 of 10 slots on the year).
+    piece (one run on the whole phrasebook, seed 0, alignment weight 10: 8 of 10 slots on the year).
     """
     a = tf.cast(weights, tf.float32)
     k = tf.shape(a)[2]
     gram = tf.einsum("btk,btj->bkj", a, a)
     off = gram - tf.eye(k, dtype=tf.float32)[None]
-    return tf.reduce_mean(tf.reduce_sum(tf.square(off), axis=[1, 2])) / tf.cast(k, tf.float32)
+    return tf.reduce_sum(tf.square(off), axis=[1, 2]) / tf.cast(k, tf.float32)

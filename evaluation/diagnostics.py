@@ -23,21 +23,28 @@ if TYPE_CHECKING:
     from plugmt.inference.translator import Translator
 
 
+# encoded_rows' name for each text's slot overlap (`encoders/bridge.slot_overlap`), beside the views
+OVERLAP = "overlap"
+
+
 def encoded_rows(
     encoder: Any,
     vocab: Vocab,
     texts: Mapping[str, Sequence[str]],
     views: Mapping[str, Callable[[Thought], tf.Tensor]],
     batch_size: int = 256,
+    overlap: bool = False,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Each language's texts through one compiled encoder call, once: {view: {lang: [N, D]}}, one row
     per text for each view of the thought (`methodcaller("pooled")`, `methodcaller("whole")`: everything
-    of fixed size a decoder reads, e.g. every slot)."""
+    of fixed size a decoder reads, e.g. every slot). With `overlap`, an encoder with slots also gives
+    each text's slot overlap under OVERLAP ([N]; absent for an encoder without slots)."""
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
     def encode(ids: tf.Tensor) -> dict[str, tf.Tensor]:
-        thought = encoder.encode(ids)
-        return {name: view(thought) for name, view in views.items()}
+        thought, per_text = encoder.encode_with_overlap(ids) if overlap else (encoder.encode(ids), None)
+        found = {name: view(thought) for name, view in views.items()}
+        return found if per_text is None else {**found, OVERLAP: per_text}
 
     def rows(items: Sequence[str]) -> dict[str, np.ndarray]:
         chunks = [
@@ -46,10 +53,11 @@ def encoded_rows(
         ]
         if not chunks:
             return {name: np.zeros((0, 0), dtype=np.float32) for name in views}
-        return {name: np.concatenate([c[name].numpy() for c in chunks]) for name in views}
+        return {name: np.concatenate([c[name].numpy() for c in chunks]) for name in chunks[0]}
 
     found = {lang: rows(items) for lang, items in texts.items()}
-    return {name: {lang: found[lang][name] for lang in texts} for name in views}
+    names = {name for rows_of in found.values() for name in rows_of}
+    return {name: {lang: found[lang][name] for lang in texts if name in found[lang]} for name in names}
 
 
 def pooled_thoughts(
@@ -127,15 +135,18 @@ SPACE_VIEWS = {"pooled": methodcaller("pooled"), "whole": methodcaller("whole")}
 
 
 def space_thoughts(
-    readers: Mapping[str, Translator], texts: Mapping[str, Sequence[str]]
+    readers: Mapping[str, Translator], texts: Mapping[str, Sequence[str]], batch_size: int = 256
 ) -> dict[str, dict[str, np.ndarray]]:
-    """`encoded_rows` (SPACE_VIEWS) of each source language, read by the encoder of the space that
-    reads it (`readers`: the matrix's; a student's language by the student). Each language is encoded
-    once."""
-    thoughts: dict[str, dict[str, np.ndarray]] = {name: {} for name in SPACE_VIEWS}
+    """`encoded_rows` (SPACE_VIEWS, and OVERLAP for languages read by an encoder with slots) of each
+    source language, read by the encoder of the space that reads it (`readers`: the matrix's; a
+    student's language by the student). Each language is encoded once."""
+    thoughts: dict[str, dict[str, np.ndarray]] = {name: {} for name in (*SPACE_VIEWS, OVERLAP)}
     for reader in {id(r): r for r in readers.values()}.values():
         langs = {lang: texts[lang] for lang, r in readers.items() if r is reader}
-        for name, rows in encoded_rows(reader.encoder, reader.source_vocab, langs, SPACE_VIEWS).items():
+        found = encoded_rows(
+            reader.encoder, reader.source_vocab, langs, SPACE_VIEWS, batch_size, overlap=True
+        )
+        for name, rows in found.items():
             thoughts[name] |= rows
     return thoughts
 
@@ -145,43 +156,20 @@ def space_report(
     readers: Mapping[str, Translator],
     texts: Mapping[str, Sequence[str]],
     groups: Sequence[str] | None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, float]]:
     """What the matrix says of its thought space, each source encoded once (`space_thoughts`):
     retrieval between every two source languages on the pooled view, each read by the encoder of
     the space that reads it (a pair with a student's language names the student: teacher<->student
     retrieval); and, given the rows' `groups`, how far each source's whole thoughts sit from
-    English's (from the first source's when English is not read), group by group."""
+    English's (from the first source's when English is not read), group by group; and for sources
+    read by an encoder with slots, the mean slot overlap of their texts (0 when each slot reads a
+    position of its own, K − 1 when all K read one: where most slots share one position, the thought
+    has few slots' worth of room)."""
     thoughts = space_thoughts(readers, texts)
     students = {lang: {"student": r.encoder_module.id} for lang, r in readers.items() if r is not translator}
     diagnostics = retrieval_table(thoughts["pooled"], students)
     whole = thoughts["whole"]
     reference = "en" if "en" in whole else next(iter(whole))
     distances = group_distances(whole, groups, reference) if groups else []
-    return diagnostics, distances
-
-
-def slot_overlaps(
-    readers: Mapping[str, Translator], texts: Mapping[str, Sequence[str]], batch_size: int = 256
-) -> dict[str, float]:
-    """How much a bridge's slots read the same source positions, by source language (the mean over
-    its texts of `encoders/bridge.slot_overlap`: 0 when each slot reads a position of its own, K − 1
-    when all K read one). Where most slots share one position the thought has few slots' worth of
-    room. Languages read by an encoder without slots are left out."""
-    found = {}
-    for lang, reader in readers.items():
-        items = list(texts[lang])
-        if not hasattr(reader.encoder, "encode_with_overlap"):
-            continue
-        total = 0.0
-        for start in range(0, len(items), batch_size):
-            chunk = items[start : start + batch_size]
-            overlap = reader.encoder.encode_with_overlap(
-                tf.constant(reader.source_vocab.encode_padded(chunk))
-            )[1]
-            if overlap is None:
-                break
-            total += float(overlap) * len(chunk)
-        else:
-            if items:
-                found[lang] = round(total / len(items), 4)
-    return found
+    overlaps = {lang: round(float(np.mean(v)), 4) for lang, v in thoughts[OVERLAP].items() if len(v)}
+    return diagnostics, distances, overlaps

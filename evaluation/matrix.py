@@ -73,7 +73,7 @@ class Matrix:
     # The lines scored, by file name: every path's outputs ("de-fr.txt", its pivot "de-en-fr.txt") and
     # each target's references ("reference.fr.txt"), in item order; the report writes them to translations/
     translations: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
-    # diagnostics.slot_overlaps: {src: overlap} for sources read by an encoder with slots
+    # diagnostics.space_report: {src: mean slot overlap} for sources read by an encoder with slots
     slot_overlap: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -228,11 +228,11 @@ def zero_shot_matrix(
             f"cell {number}/{len(todo)} {src}→{tgt} {kind}: exact {cell.exact:.3f} chrF {cell.chrf:.1f}"
             f"{eta(number, len(todo), time.perf_counter() - started)}"
         )
-    from plugmt.evaluation.diagnostics import slot_overlaps, space_report
+    from plugmt.evaluation.diagnostics import space_report
 
     # Retrieval between sources, and where a cell fails, how far its source's thoughts are from English's
     distance_groups = sample_groups if several_groups else None
-    diagnostics, distances = space_report(translator, readers, texts, distance_groups)
+    diagnostics, distances, overlaps = space_report(translator, readers, texts, distance_groups)
     # The encoders that read a row (two students of one language: only the one that read it).
     modules = list({m.id: m for m in [encoder, *(r.encoder_module for r in readers.values())]}.values())
     modules += [p.module for p in plugged.values()]
@@ -249,7 +249,7 @@ def zero_shot_matrix(
         search=search,
         distances=distances,
         translations=translations,
-        slot_overlap=slot_overlaps(readers, texts),
+        slot_overlap=overlaps,
     )
 
 

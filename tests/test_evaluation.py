@@ -204,6 +204,9 @@ class _SlotsLikeEncoder(_MeaningEncoder):
         meaning = tf.gather(self.table, ids[:, 0])
         return _Thought(meaning, tf.concat([meaning, tf.gather(self.accent, ids[:, 1])], axis=-1))
 
+    def encode_with_overlap(self, ids):
+        return self.encode(ids), None  # as an encoder without slots' attention: no overlap
+
 
 def test_the_space_report_reads_retrieval_from_pooled_thoughts_and_distances_from_whole_ones():
     """Retrieval on the pooled view, distances on the whole one (for slots the two differ: a swap of
@@ -222,7 +225,7 @@ def test_the_space_report_reads_retrieval_from_pooled_thoughts_and_distances_fro
     encoder = _SlotsLikeEncoder(n, len(langs))
     reader = SimpleNamespace(encoder=encoder, source_vocab=Vocab(), encoder_module=SimpleNamespace(id="enc"))
     groups = ["a"] * 6 + ["b"] * 6
-    diagnostics, distances = space_report(reader, {lang: reader for lang in langs}, texts, groups)
+    diagnostics, distances, _ = space_report(reader, {lang: reader for lang in langs}, texts, groups)
     assert {(d["src"], d["tgt"]) for d in diagnostics} == {(a, b) for a in langs for b in langs if a != b}
     assert all(d["retrieval"] == 1.0 for d in diagnostics)
     assert all(d["same_cosine"] == pytest.approx(1.0, abs=1e-4) for d in diagnostics)
@@ -239,12 +242,12 @@ def test_the_space_report_reads_retrieval_from_pooled_thoughts_and_distances_fro
 
 def test_slot_overlap_is_given_per_source_for_encoders_with_slots_only():
     """The matrix's slot overlap of a language is the mean over its texts of the bridge's penalty,
-    whatever the batches; a language read by an encoder without slots has none."""
+    from the pass that encodes the space's thoughts; a language read by an encoder without slots has none."""
     from types import SimpleNamespace
 
     import tensorflow as tf
 
-    from plugmt.evaluation.diagnostics import slot_overlaps
+    from plugmt.evaluation.diagnostics import space_report
     from plugmt.registry import build_encoder
 
     class Vocab:
@@ -258,13 +261,13 @@ def test_slot_overlap_is_given_per_source_for_encoders_with_slots_only():
         weight.assign(tf.random.stateless_normal(weight.shape, seed=[3, i]))
     texts = {"en": ["1234", "56", "789", "1", "22222"], "fr": ["12", "345"]}
     readers = {
-        "en": SimpleNamespace(encoder=bridge, source_vocab=Vocab()),
-        "fr": SimpleNamespace(encoder=lstm, source_vocab=Vocab()),
+        "en": SimpleNamespace(encoder=bridge, source_vocab=Vocab(), encoder_module=SimpleNamespace(id="b")),
+        "fr": SimpleNamespace(encoder=lstm, source_vocab=Vocab(), encoder_module=SimpleNamespace(id="l")),
     }
-    found = slot_overlaps(readers, texts, batch_size=2)
+    found = space_report(readers["en"], readers, texts, None)[2]
     assert set(found) == {"en"}
     one_by_one = [
-        float(bridge.encode_with_overlap(tf.constant(Vocab().encode_padded([t])))[1]) for t in texts["en"]
+        float(bridge.encode_with_overlap(tf.constant(Vocab().encode_padded([t])))[1][0]) for t in texts["en"]
     ]
     assert found["en"] == pytest.approx(np.mean(one_by_one), abs=1e-4)
     assert one_by_one[3] == pytest.approx(2.0, abs=1e-5)  # one token: all 3 slots on it

@@ -45,6 +45,8 @@ def test_bf16_computes_in_bfloat16_keeping_float32_weights_thoughts_logits(encod
     decoder.set_weights(exact_decoder.get_weights())
     thought, exact_thought = encoder.encode(SOURCES), exact_encoder.encode(SOURCES)
     assert all(t.dtype == tf.float32 for t in (*thought.states, thought.memory) if t is not None)
+    penalised = encoder.encode_with_overlap(SOURCES)[0]  # the thought train.slot_diversity's step reads
+    assert all(t.dtype == tf.float32 for t in (*penalised.states, penalised.memory) if t is not None)
     logits = decoder.teacher_forced(TARGETS[:, :-1], thought)
     exact = exact_decoder.teacher_forced(TARGETS[:, :-1], exact_thought)
     assert logits.dtype == tf.float32

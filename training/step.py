@@ -159,7 +159,7 @@ def stage_losses(
         alignment = align_fn(compared[0], compared[1])
     total = tf.reduce_sum(losses) + settings.align_weight * alignment
     if diversity:
-        total += settings.slot_diversity * overlap
+        total += settings.slot_diversity * tf.reduce_mean(overlap)
     return losses, alignment, total
 
 
