@@ -36,6 +36,7 @@ from plugmt.training.settings import (
     Precision,
     Select,
     Strategy,
+    agreement_refusal,
     check_schedule,
     per_slot_refusal,
     slot_diversity_refusal,
@@ -65,6 +66,7 @@ TRAIN: dict[str, Rule] = {
     "align_weight": number(0, example="1.0 (0 = off)"),
     "align_per_slot": boolean,
     "slot_diversity": number(0, example="1.0 (0 = off)"),
+    "agreement": number(0, example="1.0 (0 = off)"),
     "max_seconds": number(0, above=True, null="no time cap"),
     "checkpoint_every": whole(0),
     "warmup_steps": whole(0),
@@ -200,6 +202,9 @@ def check_main(cfg: Any, stages: Sequence[str] = ()) -> None:
         # train_settings above has checked its type
         if "joint" in stages and (cfg.train.get("slot_diversity") or 0) > 0 and kind not in (None, "slots"):
             raise PlugmtError(slot_diversity_refusal(f"encoder={encoder}"))
+        strategy = str(_plain(cfg.train.get("strategy")) or "none")
+        if "joint" in stages and (cfg.train.get("agreement") or 0) > 0 and strategy != "none":
+            raise PlugmtError(agreement_refusal(strategy))
         own = (cfg.get("plugin") or {}).get("train") or {}
         if "plugin" in stages and own:
             check_group(own, TRAIN, "plugin.train.")

@@ -36,6 +36,10 @@ class Batch:
     target_out: tuple[np.ndarray, ...]  # per decoder: target + EOS; one padding column if idle
     source_index: np.ndarray  # [n_decoders] which of the K sources each decoder reads
     directions: tuple[Pair, ...]  # the directions this batch trains
+    # train.agreement: (decoder, teacher source, student source) indices, or (-1, 0, 0) for none: the
+    # decoder reads the teacher's thought (a trained direction) greedily, and is taught that output
+    # from the student's thought (a direction no pair trains)
+    agree: tuple[int, int, int] = (-1, 0, 0)
 
 
 def by_group(labels: np.ndarray, rows: np.ndarray, temperature: float) -> tuple[list[np.ndarray], np.ndarray]:
@@ -269,24 +273,42 @@ class MultiTargetBatches(SeededStream):
             [trim_padding(self.source_ids[lang][chosen], self.length_multiple) for lang in languages]
         )
         routes = self._routes(languages, share)
-        target_in, target_out, index, directions = [], [], [], []
+        target_in, target_out, routed, directions = [], [], [], []
         for decoder in self.decoders:
             if decoder in routes:
                 out = trim_padding(self.target_ids[decoder][chosen], self.length_multiple)
                 bos = np.full((len(chosen), 1), BOS_ID, dtype=np.int32)
                 target_in.append(np.concatenate([bos, out[:, :-1]], axis=1))
                 target_out.append(out)
-                index.append(routes[decoder])
+                routed.append(routes[decoder])
                 directions.append((languages[routes[decoder]], decoder))
             else:  # idle: one all-padding column, which the masked loss ignores
                 target_in.append(np.full((len(chosen), 1), BOS_ID, dtype=np.int32))
                 target_out.append(np.zeros((len(chosen), 1), dtype=np.int32))
-                index.append(0)
+                routed.append(0)
         return Batch(
             languages=tuple(languages),
             sources=sources,
             target_in=tuple(target_in),
             target_out=tuple(target_out),
-            source_index=np.asarray(index, dtype=np.int32),
+            source_index=np.asarray(routed, dtype=np.int32),
             directions=tuple(directions),
+            agree=self.agreement(languages, index),
         )
+
+    def agreement(self, languages: Sequence[str], index: int) -> tuple[int, int, int]:
+        """Batch `index`'s agreement triple (`Batch.agree`) over its source `languages`: a decoder
+        trained from one of them (the teacher) and not from the other (the student, not its own
+        language), drawn from a generator of its own so the batches' other draws do not change."""
+        trained = set(self.pairs)
+        options = [
+            (k, teacher, 1 - teacher)
+            for teacher in range(len(languages) if len(set(languages)) > 1 else 0)
+            for k, decoder in enumerate(self.decoders)
+            if (languages[teacher], decoder) in trained
+            and (languages[1 - teacher], decoder) not in trained
+            and decoder != languages[1 - teacher]
+        ]
+        if not options:
+            return (-1, 0, 0)
+        return options[int(np.random.default_rng([self.seed, index, 1]).integers(len(options)))]

@@ -14,11 +14,12 @@ import numpy as np
 import tensorflow as tf
 
 from plugmt.corpora.batches import MultiTargetBatches
+from plugmt.errors import PlugmtError
 from plugmt.progress import eta
 from plugmt.training.checkpoints import TrainingCheckpoint, remove_run
 from plugmt.training.distribute import DistributedTrainer
 from plugmt.training.monitor import Monitor
-from plugmt.training.settings import TrainSettings
+from plugmt.training.settings import TrainSettings, agreement_refusal
 from plugmt.training.step import StepTrainer, Trainer
 
 log = logging.getLogger("plugmt.train")
@@ -58,6 +59,8 @@ def _make_trainer(
 ) -> Trainer | DistributedTrainer:
     if strategy is None:
         return Trainer(encoder, decoders, settings, train_encoder, sources)
+    if settings.agreement > 0 and train_encoder:
+        raise PlugmtError(agreement_refusal(str(settings.strategy)))
     return DistributedTrainer(strategy, encoder, decoders, settings, train_encoder, sources)
 
 

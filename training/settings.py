@@ -73,6 +73,11 @@ class TrainSettings:
     # joint, encoder=bridge: weight of a penalty on slots that read the same source positions
     # (Lin et al. 2017, encoders/bridge.py slot_overlap; 0 = off)
     slot_diversity: float = 0.0
+    # joint: weight of the agreement term (Al-Shedivat & Parikh 2019; training/step.py agreement_loss):
+    # each batch, one decoder trained from one of its two sources decodes that source's thought
+    # greedily and is taught its output from the other source's thought, a direction no pair trains
+    # (a zero-shot cell held to its pivot's output, no parallel text; 0 = off)
+    agreement: float = 0.0
     # joint: also train x -> x for every language both read and written (a plug-in trains its pairs
     # only: x -> x there bought nothing over seeds 0-2, docs/RESULTS.md)
     identity_pairs: bool = True
@@ -129,6 +134,14 @@ def slot_diversity_refusal(what: str) -> str:
     return (
         f"train.slot_diversity spreads a bridge's slots over the source, but {what} has no slots: "
         "use encoder=bridge, or set train.slot_diversity=0"
+    )
+
+
+def agreement_refusal(strategy: str) -> str:
+    """The one line refusing train.agreement with a data-parallel strategy (not implemented there)."""
+    return (
+        f"train.agreement decodes inside the single-device step, which train.strategy={strategy} "
+        "replaces: set train.strategy=none, or train.agreement=0"
     )
 
 

@@ -12,9 +12,10 @@ import numpy as np
 import tensorflow as tf
 
 from plugmt.corpora.batches import Batch
+from plugmt.decoders.search import greedy_search
 from plugmt.errors import PlugmtError
 from plugmt.layers.losses import alignment_loss, masked_cross_entropy
-from plugmt.thought import Thought
+from plugmt.thought import BOS_ID, MAX_DECODE_LEN, Thought
 from plugmt.training.settings import (
     DECAYS,
     TrainSettings,
@@ -110,6 +111,40 @@ def _select(thought: Thought, index: tf.Tensor, sources: int) -> Thought:
     return thought.map(pick)
 
 
+def agreement_loss(
+    decoders: Sequence[Any],
+    thought: Thought,
+    source: tf.Tensor,
+    agree: tf.Tensor,
+    cross_entropy: Callable[[tf.Tensor, tf.Tensor, float], tf.Tensor] = masked_cross_entropy,
+) -> tf.Tensor:
+    """The agreement term (Al-Shedivat & Parikh 2019, "Consistency by Agreement in Zero-Shot Neural
+    Machine Translation"): decoder `agree[0]` reads the thought of source `agree[1]` (a direction it
+    is trained on) greedily, and its cross-entropy on that output reading the thought of source
+    `agree[2]` (a direction nothing trains) is the term: a zero-shot direction taught its pivot's
+    output, without parallel text. The greedy output is a constant (no gradient flows through the
+    search); the term's gradient reaches the encoder (both thoughts are one pass) and that decoder.
+
+    `thought` holds the K sources' thoughts side by side ([K*B, ...] rows), `source` their ids
+    [K, B, S]; `agree[0]` = -1: no such decoder in this batch, the term is 0.
+    """
+    sources = tf.shape(source)[0]
+    teacher = _select(thought, agree[1], sources).map(tf.stop_gradient)
+    student = _select(thought, agree[2], sources)
+
+    def branch(decoder: Any) -> Callable[[], tf.Tensor]:
+        def taught() -> tf.Tensor:
+            longest = getattr(decoder.config, "max_len", MAX_DECODE_LEN)  # a learned position table's rows
+            ids = tf.stop_gradient(greedy_search(decoder, teacher, longest, tf.gather(source, agree[1])))
+            bos = tf.fill([tf.shape(ids)[0], 1], BOS_ID)
+            logits = decoder.teacher_forced(tf.concat([bos, ids[:, :-1]], axis=1), student, training=True)
+            return tf.cast(cross_entropy(ids, logits, 0.0), tf.float32)
+
+        return taught
+
+    return tf.switch_case(agree[0], [branch(d) for d in decoders], default=lambda: tf.constant(0.0))
+
+
 def stage_losses(
     encoder: Any,
     decoders: Mapping[str, Any],
@@ -124,6 +159,7 @@ def stage_losses(
     noise_step: tf.Tensor | None = None,
     cross_entropy: Callable[[tf.Tensor, tf.Tensor, float], tf.Tensor] = masked_cross_entropy,
     align_fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] = alignment_loss,
+    agree: tf.Tensor | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """One step's forward pass: (loss per decoder, alignment, total to differentiate).
 
@@ -160,6 +196,10 @@ def stage_losses(
     total = tf.reduce_sum(losses) + settings.align_weight * alignment
     if diversity:
         total += settings.slot_diversity * tf.reduce_mean(overlap)
+    if agree is not None and train_encoder and settings.agreement > 0 and sources > 1:
+        total += settings.agreement * agreement_loss(
+            list(decoders.values()), thought, source, agree, cross_entropy
+        )
     return losses, alignment, total
 
 
@@ -275,9 +315,13 @@ class Trainer:
         if encoder_optimizer is not None:
             self.optimizers["encoder"] = encoder_optimizer
         signature = step_signature(sources, len(self.decoders))
+        # train.agreement: the batch's (decoder, teacher, student) triple is a fifth input
+        self.agreeing = train_encoder and settings.agreement > 0 and sources > 1
+        if self.agreeing:
+            signature.append(tf.TensorSpec([3], tf.int32))
 
         @tf.function(input_signature=signature, jit_compile=settings.jit_compile)
-        def step(source, target_in, target_out, source_index):
+        def step(source, target_in, target_out, source_index, agree=None):
             losses, alignment, groups, grads = losses_and_gradients(
                 encoder,
                 self.decoders,
@@ -286,6 +330,7 @@ class Trainer:
                 train_encoder,
                 sources,
                 (source, target_in, target_out, source_index),
+                agree=agree,
             )
             for optimizer, variables, chunk in per_group(groups, grads):
                 optimizer.apply_gradients(zip(chunk, variables, strict=True))
@@ -294,5 +339,8 @@ class Trainer:
         self.step = step
 
     def __call__(self, batch: Batch) -> tuple[np.ndarray, float]:
-        losses, alignment = self.step(batch.sources, batch.target_in, batch.target_out, batch.source_index)
+        inputs = [batch.sources, batch.target_in, batch.target_out, batch.source_index]
+        if self.agreeing:
+            inputs.append(np.asarray(batch.agree, dtype=np.int32))
+        losses, alignment = self.step(*inputs)
         return losses.numpy(), float(alignment)
