@@ -13,7 +13,14 @@ from plugmt.layers.losses import masked_cross_entropy
 from plugmt.registry import build_decoder, build_encoder
 from plugmt.thought import BOS_ID, Thought
 from plugmt.training.settings import TrainSettings
-from plugmt.training.step import Trainer, _select, agreement_loss, stage_losses
+from plugmt.training.step import (
+    AGREEMENT_RATIO,
+    AGREEMENT_SLACK,
+    Trainer,
+    _select,
+    agreement_loss,
+    stage_losses,
+)
 
 SOURCE = tf.stack([SOURCES, tf.reverse(SOURCES, [1])])  # two "languages" of the same 3 rows
 
@@ -39,8 +46,9 @@ def test_the_term_is_the_decoders_loss_on_its_greedy_output_read_from_the_other_
     encoder, decoders = models()
     thought = encoder.encode(tf.reshape(SOURCE, [6, -1]))
     fr = decoders["fr"]
-    ids = greedy_search(fr, _select(thought, 1, 2), 128, SOURCE[1])
-    assert ids.shape[1] > 1  # a real sentence to be taught, not an empty one
+    cap = AGREEMENT_RATIO * 6 + AGREEMENT_SLACK  # source 1's longest row: 6 tokens
+    ids = greedy_search(fr, _select(thought, 1, 2), cap, SOURCE[1])
+    assert 1 < ids.shape[1] <= cap  # a real sentence to be taught, not an empty one
     inputs = tf.concat([tf.fill([3, 1], BOS_ID), ids[:, :-1]], axis=1)
     expected = masked_cross_entropy(ids, fr.teacher_forced(inputs, _select(thought, 0, 2), training=True))
     term = agreement_loss(list(decoders.values()), thought, SOURCE, tf.constant([1, 1, 0]))
@@ -53,16 +61,25 @@ def test_the_term_is_the_decoders_loss_on_its_greedy_output_read_from_the_other_
 
 def test_only_the_students_thought_is_taught():
     """The teacher's output is a target, not a prediction: no gradient reaches its thought, while the
-    student's thought gets one."""
+    student's thought gets one; the decoder's weights are held (no gradient), so only the encoder
+    learns from the term."""
     encoder, decoders = models()
     memory = tf.Variable(encoder.encode(tf.reshape(SOURCE, [6, -1])).memory)
-    with tf.GradientTape() as tape:
+    weights = decoders["fr"].trainable_weights
+    with tf.GradientTape(persistent=True) as tape:
         term = agreement_loss(
             list(decoders.values()), Thought("slots", memory=memory), SOURCE, tf.constant([1, 1, 0])
         )
     grad = tape.gradient(term, memory).numpy()
     assert np.abs(grad[:3]).sum() > 1e-6  # student rows (source 0)
     assert np.abs(grad[3:]).sum() == 0.0  # teacher rows (source 1)
+    assert all(g is None for g in tape.gradient(term, weights))
+    with tf.GradientTape() as tape:  # the same decoder outside the term: its weights do get one
+        plain = masked_cross_entropy(
+            TARGETS[:, 1:],
+            decoders["fr"].teacher_forced(TARGETS[:, :-1], Thought("slots", memory=memory[:3])),
+        )
+    assert all(g is not None for g in tape.gradient(plain, weights))
 
 
 def test_the_joint_step_adds_the_weighted_term():

@@ -111,6 +111,12 @@ def _select(thought: Thought, index: tf.Tensor, sources: int) -> Thought:
     return thought.map(pick)
 
 
+# train.agreement's greedy output is cut at this many tokens per token of the longest source, plus
+# the slack (a decoder early in training may never end a sentence; the pivot's outputs fit well inside)
+AGREEMENT_RATIO = 2
+AGREEMENT_SLACK = 16
+
+
 def agreement_loss(
     decoders: Sequence[Any],
     thought: Thought,
@@ -118,12 +124,16 @@ def agreement_loss(
     agree: tf.Tensor,
     cross_entropy: Callable[[tf.Tensor, tf.Tensor, float], tf.Tensor] = masked_cross_entropy,
 ) -> tf.Tensor:
-    """The agreement term (Al-Shedivat & Parikh 2019, "Consistency by Agreement in Zero-Shot Neural
-    Machine Translation"): decoder `agree[0]` reads the thought of source `agree[1]` (a direction it
-    is trained on) greedily, and its cross-entropy on that output reading the thought of source
-    `agree[2]` (a direction nothing trains) is the term: a zero-shot direction taught its pivot's
-    output, without parallel text. The greedy output is a constant (no gradient flows through the
-    search); the term's gradient reaches the encoder (both thoughts are one pass) and that decoder.
+    """The agreement term (after Al-Shedivat & Parikh 2019, "Consistency by Agreement in Zero-Shot
+    Neural Machine Translation"): decoder `agree[0]` reads the thought of source `agree[1]` (a
+    direction it is trained on) greedily, and its cross-entropy on that output reading the thought
+    of source `agree[2]` (a direction nothing trains) is the term: a zero-shot direction held to its
+    pivot's output, without parallel text.
+
+    Only the encoder learns from it: the greedy output is a constant, and the decoder reads the
+    student's thought with its weights held (a `keras.StatelessScope` maps each to a gradient-free
+    copy), so the encoder is taught to make thoughts the decoders already read, and no decoder is
+    trained on a language it is not trained from.
 
     `thought` holds the K sources' thoughts side by side ([K*B, ...] rows), `source` their ids
     [K, B, S]; `agree[0]` = -1: no such decoder in this batch, the term is 0.
@@ -131,13 +141,18 @@ def agreement_loss(
     sources = tf.shape(source)[0]
     teacher = _select(thought, agree[1], sources).map(tf.stop_gradient)
     student = _select(thought, agree[2], sources)
+    teacher_ids = tf.gather(source, agree[1])
+    words = tf.reduce_max(tf.reduce_sum(tf.cast(tf.not_equal(teacher_ids, 0), tf.int32), axis=1))
+    cap = AGREEMENT_RATIO * words + AGREEMENT_SLACK
 
     def branch(decoder: Any) -> Callable[[], tf.Tensor]:
         def taught() -> tf.Tensor:
-            longest = getattr(decoder.config, "max_len", MAX_DECODE_LEN)  # a learned position table's rows
-            ids = tf.stop_gradient(greedy_search(decoder, teacher, longest, tf.gather(source, agree[1])))
+            longest = tf.minimum(cap, getattr(decoder.config, "max_len", MAX_DECODE_LEN))
+            ids = tf.stop_gradient(greedy_search(decoder, teacher, longest, teacher_ids))
             bos = tf.fill([tf.shape(ids)[0], 1], BOS_ID)
-            logits = decoder.teacher_forced(tf.concat([bos, ids[:, :-1]], axis=1), student, training=True)
+            held = [(w, tf.stop_gradient(w.value)) for w in decoder.weights]
+            with keras.StatelessScope(state_mapping=held):
+                logits = decoder.teacher_forced(tf.concat([bos, ids[:, :-1]], axis=1), student, training=True)
             return tf.cast(cross_entropy(ids, logits, 0.0), tf.float32)
 
         return taught
