@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from plugmt.corpora.pairs import Pair
+from plugmt.corpora.pairs import Pair, agreement_triple
 from plugmt.corpora.shares import Share, share_of
 from plugmt.errors import PlugmtError
 from plugmt.thought import BOS_ID
@@ -36,10 +36,7 @@ class Batch:
     target_out: tuple[np.ndarray, ...]  # per decoder: target + EOS; one padding column if idle
     source_index: np.ndarray  # [n_decoders] which of the K sources each decoder reads
     directions: tuple[Pair, ...]  # the directions this batch trains
-    # train.agreement: (decoder, teacher source, student source) indices, or (-1, 0, 0) for none: the
-    # decoder reads the teacher's thought (a trained direction) greedily, and is taught that output
-    # from the student's thought (a direction no pair trains)
-    agree: tuple[int, int, int] = (-1, 0, 0)
+    agree: tuple[int, int, int] = (-1, 0, 0)  # train.agreement's (decoder, teacher, student): pairs.py
 
 
 def by_group(labels: np.ndarray, rows: np.ndarray, temperature: float) -> tuple[list[np.ndarray], np.ndarray]:
@@ -293,22 +290,5 @@ class MultiTargetBatches(SeededStream):
             target_out=tuple(target_out),
             source_index=np.asarray(routed, dtype=np.int32),
             directions=tuple(directions),
-            agree=self.agreement(languages, index),
+            agree=agreement_triple(self.pairs, self.decoders, languages, [self.seed, index, 1]),
         )
-
-    def agreement(self, languages: Sequence[str], index: int) -> tuple[int, int, int]:
-        """Batch `index`'s agreement triple (`Batch.agree`) over its source `languages`: a decoder
-        trained from one of them (the teacher) and not from the other (the student, not its own
-        language), drawn from a generator of its own so the batches' other draws do not change."""
-        trained = set(self.pairs)
-        options = [
-            (k, teacher, 1 - teacher)
-            for teacher in range(len(languages) if len(set(languages)) > 1 else 0)
-            for k, decoder in enumerate(self.decoders)
-            if (languages[teacher], decoder) in trained
-            and (languages[1 - teacher], decoder) not in trained
-            and decoder != languages[1 - teacher]
-        ]
-        if not options:
-            return (-1, 0, 0)
-        return options[int(np.random.default_rng([self.seed, index, 1]).integers(len(options)))]

@@ -123,3 +123,26 @@ def path_decoder(
         return decoded[key]
 
     return along
+
+
+def agreement_triple(
+    pairs: Sequence[Pair], decoders: Sequence[str], languages: Sequence[str], seed: Sequence[int]
+) -> tuple[int, int, int]:
+    """train.agreement's choice for a batch reading `languages`: (decoder index, teacher source,
+    student source), a decoder trained from the teacher's language and not from the student's (nor
+    the student's own language), drawn with a generator seeded by `seed` (the batch's other draws
+    stay as they are); (-1, 0, 0) when there is none."""
+    import numpy as np
+
+    trained = set(pairs)
+    options = [
+        (k, teacher, 1 - teacher)
+        for teacher in range(len(languages) if len(set(languages)) > 1 else 0)
+        for k, decoder in enumerate(decoders)
+        if (languages[teacher], decoder) in trained
+        and (languages[1 - teacher], decoder) not in trained
+        and decoder != languages[1 - teacher]
+    ]
+    if not options:
+        return (-1, 0, 0)
+    return options[int(np.random.default_rng(list(seed)).integers(len(options)))]

@@ -13,14 +13,8 @@ from plugmt.layers.losses import masked_cross_entropy
 from plugmt.registry import build_decoder, build_encoder
 from plugmt.thought import BOS_ID, Thought
 from plugmt.training.settings import TrainSettings
-from plugmt.training.step import (
-    AGREEMENT_RATIO,
-    AGREEMENT_SLACK,
-    Trainer,
-    _select,
-    agreement_loss,
-    stage_losses,
-)
+from plugmt.training.step import Trainer, stage_losses
+from plugmt.training.thoughts import AGREEMENT_RATIO, AGREEMENT_SLACK, agreement_loss, select_source
 
 SOURCE = tf.stack([SOURCES, tf.reverse(SOURCES, [1])])  # two "languages" of the same 3 rows
 
@@ -47,10 +41,12 @@ def test_the_term_is_the_decoders_loss_on_its_greedy_output_read_from_the_other_
     thought = encoder.encode(tf.reshape(SOURCE, [6, -1]))
     fr = decoders["fr"]
     cap = AGREEMENT_RATIO * 6 + AGREEMENT_SLACK  # source 1's longest row: 6 tokens
-    ids = greedy_search(fr, _select(thought, 1, 2), cap, SOURCE[1])
+    ids = greedy_search(fr, select_source(thought, 1, 2), cap, SOURCE[1])
     assert 1 < ids.shape[1] <= cap  # a real sentence to be taught, not an empty one
     inputs = tf.concat([tf.fill([3, 1], BOS_ID), ids[:, :-1]], axis=1)
-    expected = masked_cross_entropy(ids, fr.teacher_forced(inputs, _select(thought, 0, 2), training=True))
+    expected = masked_cross_entropy(
+        ids, fr.teacher_forced(inputs, select_source(thought, 0, 2), training=True)
+    )
     term = agreement_loss(list(decoders.values()), thought, SOURCE, tf.constant([1, 1, 0]))
     assert float(term) == pytest.approx(float(expected), rel=1e-5)
     assert float(term) > 0.1
