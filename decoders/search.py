@@ -17,14 +17,19 @@ LENGTH_RATIO = 16
 LENGTH_SLACK = 32
 
 
-def length_cap(max_len: int | tf.Tensor, source: tf.Tensor | None = None) -> tf.Tensor:
+def length_cap(
+    max_len: int | tf.Tensor,
+    source: tf.Tensor | None = None,
+    ratio: int = LENGTH_RATIO,
+    slack: int = LENGTH_SLACK,
+) -> tf.Tensor:
     """How many tokens search may emit for the batch of source ids `source` [B, S] (0 = padding):
-    `max_len`, at most MAX_DECODE_LEN, and at most LENGTH_RATIO per token of the longest source
-    plus LENGTH_SLACK."""
+    `max_len`, at most MAX_DECODE_LEN, and at most `ratio` per token of the longest source plus
+    `slack`."""
     cap = tf.minimum(tf.cast(max_len, tf.int32), MAX_DECODE_LEN)
     if source is not None:
         longest = tf.reduce_max(tf.reduce_sum(tf.cast(tf.not_equal(source, PAD_ID), tf.int32), axis=1))
-        cap = tf.minimum(cap, LENGTH_RATIO * longest + LENGTH_SLACK)
+        cap = tf.minimum(cap, ratio * longest + slack)
     return cap
 
 

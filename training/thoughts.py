@@ -9,7 +9,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from plugmt.decoders.search import greedy_search
+from plugmt.decoders.search import greedy_search, length_cap
 from plugmt.errors import PlugmtError
 from plugmt.layers.losses import masked_cross_entropy
 from plugmt.thought import BOS_ID, MAX_DECODE_LEN, Thought
@@ -93,12 +93,11 @@ def agreement_loss(
     teacher = select_source(thought, agree[1], sources).map(tf.stop_gradient)
     student = select_source(thought, agree[2], sources)
     teacher_ids = tf.gather(source, agree[1])
-    words = tf.reduce_max(tf.reduce_sum(tf.cast(tf.not_equal(teacher_ids, 0), tf.int32), axis=1))
-    cap = AGREEMENT_RATIO * words + AGREEMENT_SLACK
 
     def branch(decoder: Any) -> Callable[[], tf.Tensor]:
         def taught() -> tf.Tensor:
-            longest = tf.minimum(cap, getattr(decoder.config, "max_len", MAX_DECODE_LEN))
+            most = getattr(decoder.config, "max_len", MAX_DECODE_LEN)  # a learned position table's rows
+            longest = length_cap(most, teacher_ids, AGREEMENT_RATIO, AGREEMENT_SLACK)
             ids = tf.stop_gradient(greedy_search(decoder, teacher, longest, teacher_ids))
             bos = tf.fill([tf.shape(ids)[0], 1], BOS_ID)
             held = [(w, tf.stop_gradient(w.value)) for w in decoder.weights]
