@@ -28,6 +28,7 @@ from plugmt.cli.rules import (
     text,
     whole,
 )
+from plugmt.corpora.variants import check_source_variants
 from plugmt.encoders.configs import THOUGHT_KINDS
 from plugmt.errors import PlugmtError
 from plugmt.training.settings import (
@@ -67,6 +68,8 @@ TRAIN: dict[str, Rule] = {
     "align_per_slot": boolean,
     "slot_diversity": number(0, example="1.0 (0 = off)"),
     "agreement": number(0, example="1.0 (0 = off)"),
+    "source_variants": strings(),
+    "variant_rate": number(0, example="0.5"),
     "max_seconds": number(0, above=True, null="no time cap"),
     "checkpoint_every": whole(0),
     "warmup_steps": whole(0),
@@ -205,6 +208,8 @@ def check_main(cfg: Any, stages: Sequence[str] = ()) -> None:
         strategy = str(_plain(cfg.train.get("strategy")) or "none")
         if "joint" in stages and (cfg.train.get("agreement") or 0) > 0 and strategy != "none":
             raise PlugmtError(agreement_refusal(strategy))
+        variants = _plain(cfg.train.get("source_variants")) or []
+        check_source_variants(variants, _plain(cfg.train.get("variant_rate")), _plain(cfg.data))
         own = (cfg.get("plugin") or {}).get("train") or {}
         if "plugin" in stages and own:
             check_group(own, TRAIN, "plugin.train.")

@@ -22,6 +22,7 @@ import numpy as np
 
 from plugmt.corpora.pairs import Pair, agreement_triple
 from plugmt.corpora.shares import Share, share_of
+from plugmt.corpora.variants import VariantIds, longest_variants, read_sources
 from plugmt.errors import PlugmtError
 from plugmt.thought import BOS_ID
 
@@ -127,9 +128,11 @@ class MultiTargetBatches(SeededStream):
         length_multiple: int = 1,
         shares: Mapping[Share, np.ndarray] | None = None,
         batch_tokens: int | None = None,
+        variants: VariantIds | None = None,
     ) -> None:
         super().__init__(seed)
         self.source_ids = source_ids
+        self.variants = dict(variants or {})  # train.source_variants: corpora/variants.py
         self.target_ids = target_ids
         self.pairs = list(pairs)
         self.decoders = list(decoders)
@@ -163,7 +166,7 @@ class MultiTargetBatches(SeededStream):
         longest = np.zeros(self.rows, dtype=np.int64)
         for ids in (*self.source_ids.values(), *self.target_ids.values()):
             longest = np.maximum(longest, np.count_nonzero(ids, axis=1))
-        return longest
+        return np.maximum(longest, longest_variants(self.variants, self.rows))
 
     def rows_per_batch(self, group: np.ndarray) -> int:
         """How many rows a batch drawn from `group` (its row indices) holds."""
@@ -266,9 +269,8 @@ class MultiTargetBatches(SeededStream):
             rows = bands[rng.choice(len(bands), p=weights)]
         size = self.rows_per_batch(rows)
         chosen = rng.choice(rows, size=size, replace=len(rows) < size)
-        sources = side_by_side(
-            [trim_padding(self.source_ids[lang][chosen], self.length_multiple) for lang in languages]
-        )
+        read = read_sources(self.source_ids, self.variants, languages, chosen, [self.seed, index])
+        sources = side_by_side([trim_padding(ids, self.length_multiple) for ids in read])
         routes = self._routes(languages, share)
         target_in, target_out, routed, directions = [], [], [], []
         for decoder in self.decoders:

@@ -51,6 +51,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 
 from plugmt.corpora.families import FAMILIES, Family, Years
+from plugmt.corpora.families.text import normalise
 from plugmt.errors import PlugmtError
 from plugmt.progress import eta
 
@@ -68,8 +69,6 @@ _MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u067
 # character of a script without spaces, or any other single non-space character.
 TOKEN = re.compile(rf"\d+(?:[.,]\d+)*|[{_UNSPACED}]|(?:[^\W\d_{_UNSPACED}]|[{_MARKS}])+|\S")
 
-_SPACES = {"\u00a0": " ", "\u202f": " ", "\u2009": " "}
-_DIRECTION_MARKS = ("\u200e", "\u200f", "\u061c")
 
 log = logging.getLogger("plugmt")
 
@@ -97,15 +96,6 @@ def settings_from(values: Mapping[str, Any]) -> PhrasebookSettings:
     # null in the config: the family's default size
     spec.family_sizes = {str(k): v for k, v in dict(spec.family_sizes or {}).items() if v is not None}
     return spec
-
-
-def normalise(text: str) -> str:
-    """Plain spaces and no direction marks, so equal-looking strings are equal."""
-    for odd, plain in _SPACES.items():
-        text = text.replace(odd, plain)
-    for mark in _DIRECTION_MARKS:
-        text = text.replace(mark, "")
-    return " ".join(text.split())
 
 
 def split_of(key: str, valid_fraction: float, test_fraction: float) -> str:

@@ -11,6 +11,7 @@ import pytest
 from plugmt.corpora.corpus import load_corpus
 from plugmt.corpora.families import FAMILIES
 from plugmt.corpora.phrasebook import PhrasebookSettings, generate, normalise, settings_from, split_of
+from plugmt.corpora.variants import variant_texts
 from plugmt.errors import PlugmtError
 
 SMALL = PhrasebookSettings(first_year=1999, last_year=2001)
@@ -393,3 +394,16 @@ def test_no_held_out_string_is_or_is_inside_a_training_string_in_any_family_or_l
     leaks = _leaks(columns, kept_apart)
     print(f"checked in {time.process_time() - started:.1f}s of CPU")
     assert leaks == {}, {lang: found[:3] for lang, found in leaks.items()}
+
+
+def test_source_variants_of_training_ranges_hold_no_held_out_string(full):
+    """A variant is read as a training source (train.source_variants), so like the row's own
+    rendering it must hold no valid or test string of any family but cardinals, in any language."""
+    train = [i for i in _rows_of(full, "date_range") if full["split"][i] == "train"]
+    keys = [full["meaning"][i] for i in train]
+    for lang in FIFTEEN:
+        texts = [t for row in variant_texts(keys, ["date_range"] * len(keys), lang) for t in row]
+        rows = zip(full[lang], full["split"], full["group"], strict=True)
+        held_out = {text for text, split, group in rows if split != "train" and group != "cardinal"}
+        assert texts and held_out
+        assert _inside(held_out, texts) == [], lang

@@ -19,6 +19,7 @@ from plugmt.corpora.batches import MultiTargetBatches
 from plugmt.corpora.corpus import Corpus, sample_rows
 from plugmt.corpora.pairs import Pair, pair_name, parse_pairs
 from plugmt.corpora.shares import training_shares
+from plugmt.corpora.variants import VariantIds
 from plugmt.corpora.vocab import Vocab
 from plugmt.errors import PlugmtError
 from plugmt.inference.translator import Pipeline
@@ -133,6 +134,7 @@ def batch_stream(
     target_ids: dict[str, np.ndarray],
     decoders: Sequence[str],
     two_sources: bool,
+    variants: VariantIds | None = None,
 ) -> MultiTargetBatches:
     """A stage's seeded stream of training batches over `pairs`, as train.* and data.* configure it."""
     return MultiTargetBatches(
@@ -149,6 +151,7 @@ def batch_stream(
         length_multiple=8 if settings.jit_compile else 1,
         shares=training_shares(cfg.data, corpus.keys("train"), pairs, settings.batch_size),
         batch_tokens=settings.batch_tokens,
+        variants=variants,
     )
 
 

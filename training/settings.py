@@ -4,7 +4,7 @@ a typo or a value outside a closed choice fails when the config is composed, nam
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from omegaconf import DictConfig, OmegaConf
@@ -78,6 +78,10 @@ class TrainSettings:
     # greedily and is taught its output from the other source's thought, a direction no pair trains
     # (a zero-shot cell held to its pivot's output, no parallel text; 0 = off)
     agreement: float = 0.0
+    # Sources read, train.variant_rate of the time, in another rendering of the same meaning where the
+    # row's family has one (date ranges: months in full, both dates whole; corpora/variants.py); [] = off
+    source_variants: list[str] = field(default_factory=list)
+    variant_rate: float = 0.5
     # joint: also train x -> x for every language both read and written (a plug-in trains its pairs
     # only: x -> x there bought nothing over seeds 0-2, docs/RESULTS.md)
     identity_pairs: bool = True

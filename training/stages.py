@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 
 from plugmt.corpora.corpus import Corpus, load_corpus
 from plugmt.corpora.pairs import Pair, pair_name, parse_pairs
+from plugmt.corpora.variants import source_variant_ids
 from plugmt.corpora.vocab import Vocab
 from plugmt.errors import PlugmtError
 from plugmt.inference.translator import Pipeline
@@ -63,10 +64,19 @@ def _fit_and_validate(
     sources = sorted({s for s, _ in pairs})
     source_ids = {s: source_vocab.encode_padded(corpus.texts("train", s)) for s in sources}
     target_ids = {t: target_vocabs[t].encode_padded(corpus.texts("train", t), add_eos=True) for t in decoders}
+    rates = {str(lang): settings.variant_rate for lang in settings.source_variants}
+    variants = source_variant_ids(corpus, rates, source_ids, source_vocab.encode_padded)
     check_positions("encoder", encoder, source_ids)
     for t, decoder in decoders.items():
         check_positions("decoder", decoder, {t: target_ids[t]})
-    batches = batch_stream(cfg, settings, corpus, pairs, source_ids, target_ids, decoders, train_encoder)
+    batches = batch_stream(
+        cfg, settings, corpus, pairs, source_ids, target_ids, decoders, train_encoder, variants
+    )
+    for lang, (rate, count, _) in variants.items():
+        have = int((count > 0).sum())
+        log.info(
+            f"{stage}: {lang} sources read in another rendering {rate:.0%} of the time ({have} rows have one)"
+        )
     steps = steps_for(settings, batches.rows_per_direction(), pairs, batches)
     size = (
         f"~{batches.expected_rows():.0f} rows (train.batch_tokens={settings.batch_tokens})"

@@ -52,6 +52,9 @@ class Family:
     contains: Callable[[str, Any], Sequence[str]] = lambda key, value: ()
     linked_by_text: bool = False
     compositional: bool = False
+    # Other renderings of a meaning (by key) that say the same thing, which a training source may be
+    # read in (train.source_variants, corpora/variants.py); each must hold only what `contains` names
+    variants: Callable[[Locale], Callable[[str], list[str]]] | None = None
 
 
 FAMILIES: dict[str, Family] = {}
