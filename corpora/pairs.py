@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 
+import numpy as np
+
 from plugmt.errors import PlugmtError
 
 Pair = tuple[str, str]
@@ -132,8 +134,6 @@ def agreement_triple(
     student source), a decoder trained from the teacher's language and not from the student's (nor
     the student's own language), drawn with a generator seeded by `seed` (the batch's other draws
     stay as they are); (-1, 0, 0) when there is none."""
-    import numpy as np
-
     trained = set(pairs)
     options = [
         (k, teacher, 1 - teacher)

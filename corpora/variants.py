@@ -3,14 +3,14 @@ of the time, in another rendering that says the same thing.
 
 In an English-centric corpus every decoder but English's learns from English thoughts only, and
 takes from them whatever the English text shows, the meaning and its surface alike. A date range in
-English abbreviates its months ("Feb 7 – Mar 13, 1976") and writes a shared year once; Arabic and
-Japanese have no short month names and Japanese writes the year first, so their thoughts of a
-range look like English thoughts of two long dates, and a French decoder reading them writes
-"7 février 1976 – 13 mars 1976" for "7 févr. – 13 mars 1976" (docs/RESULTS.md, session 27). Reading
-the English source, half of the time, as "February 7 – March 13, 1976" or "Feb 7, 1976 – Mar 13,
-1976" against the same targets teaches a decoder to take the target's shape from the meaning, not
-from the source's surface. Only sources change: targets stay the corpus's one rendering, so no
-direction learns two outputs for one input.
+English abbreviates its months ("Jan 25 – Feb 3, 1957") and writes a shared year once; Arabic and
+Japanese have no short month names and Japanese writes the year first, and on the whole phrasebook
+a French decoder reading an Arabic range wrote "25 janvier – 3 févr. 1957" for "25 janv. – 3 févr.
+1957" (docs/RESULTS.md, session 27). Reading the English source, at the rate, as "January 25 –
+February 3, 1957" or "Jan 25, 1957 – Feb 3, 1957" against the same targets is meant to make a
+decoder take the target's shape from the meaning rather than from the source's surface. Only
+sources change: targets stay the corpus's one rendering. Measured once (docs/RESULTS.md, session
+28): the month errors went, but decoders learned to write ranges across a year in the same-year form.
 
 A family offers variants through `Family.variants` (date ranges do); a variant holds only meanings
 the row's own rendering holds (the endpoints' dates), so it never carries a held-out string.
@@ -26,9 +26,8 @@ import numpy as np
 from plugmt.corpora.phrasebook import TARGET_ONLY
 from plugmt.errors import PlugmtError
 
-VARIANT_DRAWS = (
-    2  # batch i's variant draws come from a generator seeded by (seed, i, 2): its other draws stay
-)
+# batch i's variant draws come from a generator seeded by (seed, i, VARIANT_DRAWS): its other draws stay
+VARIANT_DRAWS = 2
 
 # lang -> (the share of its rows read in a variant; per row, how many variants it has; their ids,
 # [most variants, rows, width]); rows without variants have a count of 0
@@ -53,36 +52,10 @@ def variant_texts(keys: Sequence[str], groups: Sequence[str], lang: str) -> list
     return out
 
 
-def check_variant_rates(rates: Mapping[str, Any], languages: Sequence[str], families: Sequence[str]) -> None:
-    """Refuse, in one line each, a rate outside [0, 1], a language the corpus lacks, and variants
-    asked of a corpus none of whose families has any."""
-    from plugmt.corpora.families import FAMILIES
-
-    for lang, rate in rates.items():
-        if lang in TARGET_ONLY:
-            raise PlugmtError(
-                f"train.source_variants names {lang!r}, a target-only pseudo-language no encoder reads"
-            )
-        if lang not in languages:
-            raise PlugmtError(
-                f"train.source_variants names {lang!r}, which the corpus does not have; "
-                f"its languages: {', '.join(languages)}"
-            )
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
-            raise PlugmtError(
-                f"train.variant_rate={rate!r} is the share of a source's rows read in a variant: "
-                "a number from 0 to 1"
-            )
-    offered = [name for name, family in FAMILIES.items() if family.variants]
-    if rates and not any(FAMILIES.get(name) and FAMILIES[name].variants for name in families):
-        raise PlugmtError(
-            "train.source_variants reads phrasebook meanings in other renderings, but no family of this "
-            f"corpus has any: add {', '.join(offered)} to data.families (a phrasebook), or drop the setting"
-        )
-
-
 def check_source_variants(languages: Sequence[str], rate: Any, data: Mapping[str, Any]) -> None:
-    """train.source_variants and train.variant_rate against the `data:` config, before anything runs."""
+    """train.source_variants and train.variant_rate against the `data:` config, one line for each
+    mistake: a corpus that is not a phrasebook, a language it lacks or only writes, a rate outside
+    [0, 1], families none of which has variants."""
     if not languages:
         return
     if data.get("name") != "phrasebook":
@@ -91,10 +64,31 @@ def check_source_variants(languages: Sequence[str], rate: Any, data: Mapping[str
             f"data.name={data.get('name')} has no meanings: use a phrasebook (data=phrasebook_full), "
             "or drop the setting"
         )
+    from plugmt.corpora.families import FAMILIES
+
     corpus = [str(lang) for lang in data.get("languages") or ()]
-    check_variant_rates(
-        {str(lang): rate for lang in languages}, corpus, [str(f) for f in data.get("families") or ()]
-    )
+    for lang in map(str, languages):
+        if lang in TARGET_ONLY:
+            raise PlugmtError(
+                f"train.source_variants names {lang!r}, a target-only pseudo-language no encoder reads"
+            )
+        if lang not in corpus:
+            raise PlugmtError(
+                f"train.source_variants names {lang!r}, which the corpus does not have; "
+                f"its languages: {', '.join(corpus)}"
+            )
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+        raise PlugmtError(
+            f"train.variant_rate={rate!r} is the share of a source's rows read in a variant: "
+            "a number from 0 to 1"
+        )
+    families = [FAMILIES.get(str(name)) for name in data.get("families") or ()]
+    if not any(family and family.variants for family in families):
+        offered = ", ".join(name for name, family in FAMILIES.items() if family.variants)
+        raise PlugmtError(
+            "train.source_variants reads phrasebook meanings in other renderings, but no family of this "
+            f"corpus has any: add {offered} to data.families (a phrasebook), or drop the setting"
+        )
 
 
 def encode_variants(
@@ -114,19 +108,27 @@ def encode_variants(
 
 def source_variant_ids(
     corpus: Any,
-    rates: Mapping[str, Any],
+    languages: Sequence[str],
+    rate: float,
     source_ids: dict[str, np.ndarray],
     encode: Callable[[list[str]], np.ndarray],
 ) -> VariantIds:
     """train.source_variants for the sources in `source_ids` (tokenised training rows, which are
     padded here to their variants' width): each source's rate, variant counts and ids."""
-    if not rates:
+    if not languages:
         return {}
-    groups = corpus.groups("train")
-    check_variant_rates(rates, corpus.languages, sorted(set(groups)))
-    keys = corpus.keys("train")
+    check_source_variants(
+        languages,
+        rate,
+        {
+            "name": "phrasebook",
+            "languages": corpus.languages,
+            "families": sorted(set(corpus.groups("train"))),
+        },
+    )
+    keys, groups = corpus.keys("train"), corpus.groups("train")
     variants: VariantIds = {}
-    for lang, rate in rates.items():
+    for lang in map(str, languages):
         if lang in source_ids and rate > 0:
             source_ids[lang], stack, count = encode_variants(
                 variant_texts(keys, groups, lang), source_ids[lang], encode
@@ -141,12 +143,12 @@ def read_variants(
     """`ids` (the rows `chosen`, as the source reads them) with each row that has variants replaced,
     at the source's rate, by one of them drawn uniformly; draws from a generator seeded by `seed`."""
     rate, count, stack = variants
+    if not stack.shape[0]:
+        return ids
     draws = np.random.default_rng(list(seed))
     use, pick = draws.random(len(chosen)) < rate, draws.random(len(chosen))
     have = count[chosen]
     which = np.minimum((pick * have).astype(np.int64), np.maximum(have - 1, 0))
-    if not stack.shape[0]:
-        return ids
     return np.where((use & (have > 0))[:, None], stack[which, chosen], ids)
 
 

@@ -128,13 +128,13 @@ def encode_words(texts: list[str]) -> np.ndarray:
 def test_only_the_sources_named_get_variants_and_only_rows_of_families_with_some():
     source_ids = {"en": encode_words(["Feb 7 – Mar 13, 1976", "x", "y"]), "fr": encode_words(["a", "b", "c"])}
     fr_before = source_ids["fr"].copy()
-    variants = source_variant_ids(FakeCorpus(), {"en": 0.5}, source_ids, encode_words)
+    variants = source_variant_ids(FakeCorpus(), ["en"], 0.5, source_ids, encode_words)
     assert list(variants) == ["en"]
     rate, count, stack = variants["en"]
     assert rate == 0.5 and count.tolist() == [3, 0, 1]
     assert stack.shape[2] == source_ids["en"].shape[1]  # the rows were padded to the variants' width
     np.testing.assert_array_equal(source_ids["fr"], fr_before)
-    assert source_variant_ids(FakeCorpus(), {}, source_ids, encode_words) == {}
+    assert source_variant_ids(FakeCorpus(), [], 0.5, source_ids, encode_words) == {}
 
 
 def test_a_batch_with_variants_trains_the_same_rows_and_targets_and_reads_other_sources():

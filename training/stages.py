@@ -64,8 +64,9 @@ def _fit_and_validate(
     sources = sorted({s for s, _ in pairs})
     source_ids = {s: source_vocab.encode_padded(corpus.texts("train", s)) for s in sources}
     target_ids = {t: target_vocabs[t].encode_padded(corpus.texts("train", t), add_eos=True) for t in decoders}
-    rates = {str(lang): settings.variant_rate for lang in settings.source_variants}
-    variants = source_variant_ids(corpus, rates, source_ids, source_vocab.encode_padded)
+    variants = source_variant_ids(
+        corpus, settings.source_variants, settings.variant_rate, source_ids, source_vocab.encode_padded
+    )
     check_positions("encoder", encoder, source_ids)
     for t, decoder in decoders.items():
         check_positions("decoder", decoder, {t: target_ids[t]})
