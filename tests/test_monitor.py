@@ -196,3 +196,24 @@ def test_watched_directions_do_not_decide_which_weights_are_kept():
         [100, [["de", "fr", 10.0, None]]],
         [200, [["de", "fr", 90.0, None]]],
     ]
+
+
+def test_the_score_is_the_translating_directions_and_identities_do_not_pick_the_kept_step():
+    layer = keras.layers.Dense(2)
+    layer.build((None, 3))
+    # (en-de chrF, de-de chrF) at steps 100, 200: the identity rises while the translation falls.
+    scores = iter([(40.0, 60.0), (30.0, 95.0)])
+
+    def validate(step):
+        de, same = next(scores)
+        chrf = {("en", "de"): de, ("de", "de"): same}
+        return Validation(step, dict.fromkeys(chrf, 0.0), chrf)
+
+    monitor = Monitor(validate, {"decoder": layer}, every=100, select="chrf")
+    for step in (100, 200):
+        monitor.check(step)
+    assert monitor.restore_best() == 100  # with x -> x in the mean, step 200 (62.5 > 50.0)
+    only_identities = Validation(
+        1, {("de", "de"): 0.0, ("en", "en"): 0.0}, {("de", "de"): 80.0, ("en", "en"): 90.0}
+    )
+    assert only_identities.score == 85.0

@@ -27,8 +27,11 @@ class Validation:
 
     @property
     def score(self) -> float:
-        """Mean chrF over the trained directions."""
-        return float(np.mean(list(self.chrf.values())))
+        """Mean chrF over the trained directions that translate (x -> x left out: at 84-92 chrF on
+        Multi30k the three identities were three of the seven terms and flattened the mean; a stage
+        that trains identities only is judged by them)."""
+        translating = [c for (src, tgt), c in self.chrf.items() if src != tgt]
+        return float(np.mean(translating or list(self.chrf.values())))
 
     @property
     def mean_loss(self) -> float:
