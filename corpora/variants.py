@@ -53,9 +53,8 @@ def variant_texts(keys: Sequence[str], groups: Sequence[str], lang: str) -> list
 
 
 def check_source_variants(languages: Sequence[str], rate: Any, data: Mapping[str, Any]) -> None:
-    """train.source_variants and train.variant_rate against the `data:` config, one line for each
-    mistake: a corpus that is not a phrasebook, a language it lacks or only writes, a rate outside
-    [0, 1], families none of which has variants."""
+    """train.source_variants and train.variant_rate against the `data:` config, before anything
+    runs: a corpus that is not a phrasebook, then `check_variants`."""
     if not languages:
         return
     if data.get("name") != "phrasebook":
@@ -64,9 +63,17 @@ def check_source_variants(languages: Sequence[str], rate: Any, data: Mapping[str
             f"data.name={data.get('name')} has no meanings: use a phrasebook (data=phrasebook_full), "
             "or drop the setting"
         )
+    check_variants(languages, rate, data.get("languages") or (), data.get("families") or ())
+
+
+def check_variants(
+    languages: Sequence[str], rate: Any, corpus_languages: Sequence[str], families: Sequence[str]
+) -> None:
+    """One line for each mistake: a source language the corpus lacks or only writes, a rate outside
+    [0, 1], families none of which has variants."""
     from plugmt.corpora.families import FAMILIES
 
-    corpus = [str(lang) for lang in data.get("languages") or ()]
+    corpus = [str(lang) for lang in corpus_languages]
     for lang in map(str, languages):
         if lang in TARGET_ONLY:
             raise PlugmtError(
@@ -82,8 +89,7 @@ def check_source_variants(languages: Sequence[str], rate: Any, data: Mapping[str
             f"train.variant_rate={rate!r} is the share of a source's rows read in a variant: "
             "a number from 0 to 1"
         )
-    families = [FAMILIES.get(str(name)) for name in data.get("families") or ()]
-    if not any(family and family.variants for family in families):
+    if not any((family := FAMILIES.get(str(name))) and family.variants for name in families):
         offered = ", ".join(name for name, family in FAMILIES.items() if family.variants)
         raise PlugmtError(
             "train.source_variants reads phrasebook meanings in other renderings, but no family of this "
@@ -117,16 +123,8 @@ def source_variant_ids(
     padded here to their variants' width): each source's rate, variant counts and ids."""
     if not languages:
         return {}
-    check_source_variants(
-        languages,
-        rate,
-        {
-            "name": "phrasebook",
-            "languages": corpus.languages,
-            "families": sorted(set(corpus.groups("train"))),
-        },
-    )
     keys, groups = corpus.keys("train"), corpus.groups("train")
+    check_variants(languages, rate, corpus.languages, sorted(set(groups)))
     variants: VariantIds = {}
     for lang in map(str, languages):
         if lang in source_ids and rate > 0:
