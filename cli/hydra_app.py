@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from plugmt.cli.spelling import accept_plugin_train, accept_plus_experiment
 from plugmt.errors import PlugmtError, exit_with_error, one_line
 
 log = logging.getLogger("plugmt")
@@ -173,7 +174,7 @@ def compose_config(config_name: str, overrides: Sequence[str] = (), config_path:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    overrides = accept_plus_experiment(list(overrides))
+    overrides = accept_plugin_train(accept_plus_experiment(list(overrides)))
     try:
         with initialize_config_module(config_path.removeprefix("pkg://"), version_base="1.3"):
             try:
@@ -234,7 +235,10 @@ def hydra_app(config_name: str, task: Callable[[Any], Any], config_path: str = C
         schemas.register(architectures=architectures)
     except PlugmtError as error:
         _fail(str(error))
-    sys.argv[1:] = accept_plus_experiment(sys.argv[1:])
+    try:
+        sys.argv[1:] = accept_plugin_train(accept_plus_experiment(sys.argv[1:]))
+    except PlugmtError as error:
+        _fail(str(error))
     if architectures and {"--help", "-h"} & set(sys.argv[1:]):
         sys.argv.append(f"hydra.help.app_name={Path(sys.argv[0]).name}")  # the usage line's name
     check_overrides(config_path, config_name, sys.argv[1:])
@@ -288,8 +292,3 @@ def output_dir(configured: str | None) -> Path:
     from hydra.core.hydra_config import HydraConfig
 
     return Path(configured) if configured else Path(HydraConfig.get().runtime.output_dir)
-
-
-def accept_plus_experiment(argv: list[str]) -> list[str]:
-    """`+experiment=x` and `experiment=x` both pick an experiment (the defaults list has a slot)."""
-    return [a[1:] if a.startswith("+experiment=") else a for a in argv]

@@ -3,8 +3,10 @@ import shutil
 import pytest
 
 from plugmt.cli.hydra_app import accept_plus_experiment as _accept_plus_experiment
+from plugmt.cli.hydra_app import compose_config
 from plugmt.cli.store_cli import main
 from plugmt.cli.translate import split_text_arguments as _split_text_arguments
+from plugmt.errors import PlugmtError
 
 
 def test_list_shows_every_module_with_its_language_and_pairs(trained, capsys):
@@ -42,6 +44,22 @@ def test_translate_arguments_split_into_overrides_and_sentences():
 
 def test_plus_experiment_is_accepted_like_experiment():
     assert _accept_plus_experiment(["+experiment=tutorial", "a=1"]) == ["experiment=tutorial", "a=1"]
+
+
+def test_plugin_train_takes_any_train_key_with_or_without_plus(compose):
+    # The default config's plugin.train lacks `steps`; the Multi30k preset's has it: both spellings
+    # must work on both (Hydra alone refuses one of them on each).
+    for spelled in ("plugin.train.steps=7", "+plugin.train.steps=7"):
+        assert compose(spelled).plugin.train.steps == 7
+        preset = compose_config("config", ["experiment=multi30k", "data.path=x", spelled])
+        assert preset.plugin.train.steps == 7
+
+
+def test_an_unknown_plugin_train_key_names_the_nearest_setting(compose):
+    with pytest.raises(
+        PlugmtError, match=r"^plugin.train.stepz: not a train setting \(did you mean plugin.train.steps\?"
+    ):
+        compose("plugin.train.stepz=3")
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
