@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from plugmt.cli.spelling import accept_plugin_train, accept_plus_experiment
+from plugmt.cli.spelling import respell
 from plugmt.errors import PlugmtError, exit_with_error, one_line
 
 log = logging.getLogger("plugmt")
@@ -174,7 +174,7 @@ def compose_config(config_name: str, overrides: Sequence[str] = (), config_path:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    overrides = accept_plugin_train(accept_plus_experiment(list(overrides)))
+    overrides = respell(list(overrides))
     try:
         with initialize_config_module(config_path.removeprefix("pkg://"), version_base="1.3"):
             try:
@@ -236,7 +236,7 @@ def hydra_app(config_name: str, task: Callable[[Any], Any], config_path: str = C
     except PlugmtError as error:
         _fail(str(error))
     try:
-        sys.argv[1:] = accept_plugin_train(accept_plus_experiment(sys.argv[1:]))
+        sys.argv[1:] = respell(sys.argv[1:])
     except PlugmtError as error:
         _fail(str(error))
     if architectures and {"--help", "-h"} & set(sys.argv[1:]):

@@ -10,6 +10,12 @@ from dataclasses import fields
 from plugmt.errors import PlugmtError
 
 
+def respell(argv: list[str]) -> list[str]:
+    """The overrides as Hydra wants them spelled (both rewrites below); PlugmtError for a
+    `plugin.train` key that is not a train setting."""
+    return accept_plugin_train(accept_plus_experiment(argv))
+
+
 def accept_plus_experiment(argv: list[str]) -> list[str]:
     """`+experiment=x` and `experiment=x` both pick an experiment (the defaults list has a slot)."""
     return [a[1:] if a.startswith("+experiment=") else a for a in argv]

@@ -2,8 +2,8 @@ import shutil
 
 import pytest
 
-from plugmt.cli.hydra_app import accept_plus_experiment as _accept_plus_experiment
 from plugmt.cli.hydra_app import compose_config
+from plugmt.cli.spelling import accept_plus_experiment as _accept_plus_experiment
 from plugmt.cli.store_cli import main
 from plugmt.cli.translate import split_text_arguments as _split_text_arguments
 from plugmt.errors import PlugmtError
